@@ -1,0 +1,9 @@
+"""difsci: differentiable scientific computing on JAX."""
+
+from ._checks import check as check
+from ._checks import check_finite as check_finite
+from ._checks import check_in_range as check_in_range
+from ._checks import check_nonnegative as check_nonnegative
+from ._checks import check_positive as check_positive
+
+__version__ = "0.1.0"

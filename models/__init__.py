@@ -1,0 +1,1 @@
+"""Networks and probabilistic models built from difsci, physics and render."""

@@ -1,0 +1,1 @@
+"""Differentiable simulators on diffrax."""

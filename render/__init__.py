@@ -1,0 +1,1 @@
+"""A differentiable ray tracer."""
