@@ -7,3 +7,6 @@ from ._checks import check_nonnegative as check_nonnegative
 from ._checks import check_positive as check_positive
 
 __version__ = "0.1.0"
+from ._devices import batch_mesh as batch_mesh
+from ._devices import shard_batch as shard_batch
+from ._devices import sharded_vmap as sharded_vmap
