@@ -1,12 +1,46 @@
-"""difsci: differentiable scientific computing on JAX."""
+"""difsci: differentiable scientific computing on JAX.
 
+The core every domain uses: distributions and random variables, effect handlers over
+plain Python models, validation helpers, and multi-device batching.
+"""
+
+from . import _constraints as constraints
 from ._checks import check as check
 from ._checks import check_finite as check_finite
 from ._checks import check_in_range as check_in_range
 from ._checks import check_nonnegative as check_nonnegative
 from ._checks import check_positive as check_positive
-
-__version__ = "0.1.0"
 from ._devices import batch_mesh as batch_mesh
 from ._devices import shard_batch as shard_batch
 from ._devices import sharded_vmap as sharded_vmap
+from ._distributions import AbstractDistribution as AbstractDistribution
+from ._distributions import Bernoulli as Bernoulli
+from ._distributions import Beta as Beta
+from ._distributions import Categorical as Categorical
+from ._distributions import Cauchy as Cauchy
+from ._distributions import Dirichlet as Dirichlet
+from ._distributions import Exponential as Exponential
+from ._distributions import Gamma as Gamma
+from ._distributions import HalfCauchy as HalfCauchy
+from ._distributions import HalfNormal as HalfNormal
+from ._distributions import LogNormal as LogNormal
+from ._distributions import MultivariateNormal as MultivariateNormal
+from ._distributions import Normal as Normal
+from ._distributions import Poisson as Poisson
+from ._distributions import RelaxedBernoulli as RelaxedBernoulli
+from ._distributions import RelaxedOneHotCategorical as RelaxedOneHotCategorical
+from ._distributions import RelaxedOneHotCategoricalStraightThrough as RelaxedOneHotCategoricalStraightThrough
+from ._distributions import StudentT as StudentT
+from ._distributions import TruncatedNormal as TruncatedNormal
+from ._distributions import Uniform as Uniform
+from ._handlers import RandomVariable as RandomVariable
+from ._handlers import condition as condition
+from ._handlers import log_joint as log_joint
+from ._handlers import sample as sample
+from ._handlers import seed as seed
+from ._handlers import substitute as substitute
+from ._handlers import trace as trace
+from ._modules import draw as draw
+from ._modules import score as score
+
+__version__ = "0.1.0"

@@ -1,0 +1,250 @@
+"""Supports of distributions and their bijections to unconstrained space.
+
+Each constraint knows which values it admits (`check`) and, when continuous, a smooth
+bijection `from_unconstrained: R^n -> support` with its inverse and log-Jacobian, which
+samplers (NUTS) and variational guides use to work in unconstrained coordinates.
+"""
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Bool, Float
+
+from ._custom_types import Shape
+
+
+class AbstractConstraint(eqx.Module):
+    """The set of values a distribution can take.
+
+    `event_dim` is the number of trailing axes one value occupies (0 for scalars,
+    1 for vectors such as simplex points).
+    """
+
+    event_dim: ClassVar[int] = 0
+    is_discrete: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def check(self, x: ArrayLike) -> Bool[Array, "..."]:
+        """Whether each value (over the batch axes) lies in the set."""
+
+    def unconstrained_shape(self, shape: Shape) -> Shape:
+        """Shape of the unconstrained coordinates of a value of shape `shape`."""
+        return tuple(shape)
+
+    def from_unconstrained(self, u: Float[ArrayLike, "..."]) -> Array:
+        raise TypeError(
+            f"{type(self).__name__} is a discrete support: it has no bijection to unconstrained "
+            "space. Gradient-based inference (NUTS, reparameterised VI) needs continuous latents; "
+            "marginalise the discrete variable, observe it, or use a relaxed distribution."
+        )
+
+    def to_unconstrained(self, x: Float[ArrayLike, "..."]) -> Array:
+        return self.from_unconstrained(x)  # raises the same explanation
+
+    def log_abs_det_jacobian(self, u: Float[ArrayLike, "..."]) -> Array:
+        """log |det d from_unconstrained(u) / du|, summed over the event axes."""
+        return self.from_unconstrained(u)
+
+
+def _positive_part(u):
+    # log|J| of exp, sigmoid and friends in one numerically stable place.
+    return -jax.nn.softplus(-u) - jax.nn.softplus(u)
+
+
+class Real(AbstractConstraint):
+    """All real numbers (identity bijection)."""
+
+    def check(self, x):
+        return ~jnp.isnan(jnp.asarray(x))
+
+    def from_unconstrained(self, u):
+        return jnp.asarray(u)
+
+    def to_unconstrained(self, x):
+        return jnp.asarray(x)
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.zeros(jnp.shape(u), jnp.result_type(u, float))
+
+
+class RealVector(AbstractConstraint):
+    """Real vectors: the event is the last axis (identity bijection)."""
+
+    event_dim: ClassVar[int] = 1
+
+    def check(self, x):
+        return jnp.all(~jnp.isnan(jnp.asarray(x)), axis=-1)
+
+    def from_unconstrained(self, u):
+        return jnp.asarray(u)
+
+    def to_unconstrained(self, x):
+        return jnp.asarray(x)
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.zeros(jnp.shape(u)[:-1], jnp.result_type(u, float))
+
+
+class Positive(AbstractConstraint):
+    """x > 0, through exp."""
+
+    def check(self, x):
+        return jnp.asarray(x) > 0
+
+    def from_unconstrained(self, u):
+        return jnp.exp(u)
+
+    def to_unconstrained(self, x):
+        return jnp.log(x)
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.asarray(u)
+
+
+class GreaterThan(AbstractConstraint):
+    """x > low, through low + exp(u)."""
+
+    low: Float[Array, "..."]
+
+    def check(self, x):
+        return jnp.asarray(x) > self.low
+
+    def from_unconstrained(self, u):
+        return self.low + jnp.exp(u)
+
+    def to_unconstrained(self, x):
+        return jnp.log(x - self.low)
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.broadcast_to(jnp.asarray(u), jnp.broadcast_shapes(jnp.shape(u), jnp.shape(self.low)))
+
+
+class LessThan(AbstractConstraint):
+    """x < high, through high - exp(u)."""
+
+    high: Float[Array, "..."]
+
+    def check(self, x):
+        return jnp.asarray(x) < self.high
+
+    def from_unconstrained(self, u):
+        return self.high - jnp.exp(u)
+
+    def to_unconstrained(self, x):
+        return jnp.log(self.high - x)
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.broadcast_to(jnp.asarray(u), jnp.broadcast_shapes(jnp.shape(u), jnp.shape(self.high)))
+
+
+class Interval(AbstractConstraint):
+    """low < x < high, through a scaled sigmoid."""
+
+    low: Float[Array, "..."]
+    high: Float[Array, "..."]
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        return (x >= self.low) & (x <= self.high)
+
+    def from_unconstrained(self, u):
+        return self.low + (self.high - self.low) * jax.nn.sigmoid(u)
+
+    def to_unconstrained(self, x):
+        z = (x - self.low) / (self.high - self.low)
+        return jnp.log(z) - jnp.log1p(-z)
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.log(self.high - self.low) + _positive_part(u)
+
+
+class Simplex(AbstractConstraint):
+    """Probability vectors along the last axis, through stick-breaking.
+
+    K - 1 unconstrained coordinates map to a K-vector; u = 0 maps to the uniform vector.
+    """
+
+    event_dim: ClassVar[int] = 1
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        tol = 10 * jnp.finfo(jnp.result_type(x, float)).eps * x.shape[-1]
+        return jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tol)
+
+    def unconstrained_shape(self, shape):
+        return tuple(shape[:-1]) + (shape[-1] - 1,)
+
+    @staticmethod
+    def _offset(k):
+        return jnp.log(jnp.arange(k, 0, -1, dtype=float))
+
+    def _sticks(self, u):
+        u = jnp.asarray(u)
+        v = u - self._offset(u.shape[-1]).astype(u.dtype)
+        log_z = jax.nn.log_sigmoid(v)
+        log_1mz = jax.nn.log_sigmoid(-v)
+        # log of the stick left before break k (exclusive cumulative sum).
+        log_rest = jnp.cumsum(log_1mz, axis=-1) - log_1mz
+        return log_z, log_1mz, log_rest
+
+    def from_unconstrained(self, u):
+        log_z, log_1mz, log_rest = self._sticks(u)
+        head = jnp.exp(log_rest + log_z)
+        tail = jnp.exp(log_rest[..., -1:] + log_1mz[..., -1:])
+        return jnp.concatenate([head, tail], axis=-1)
+
+    def to_unconstrained(self, x):
+        x = jnp.asarray(x)
+        rest = 1 - jnp.cumsum(x[..., :-1], axis=-1) + x[..., :-1]
+        z = x[..., :-1] / rest
+        return jnp.log(z) - jnp.log1p(-z) + self._offset(x.shape[-1] - 1).astype(x.dtype)
+
+    def log_abs_det_jacobian(self, u):
+        log_z, log_1mz, log_rest = self._sticks(u)
+        return jnp.sum(log_rest + log_z + log_1mz, axis=-1)
+
+
+class NonNegativeInteger(AbstractConstraint):
+    """0, 1, 2, ..."""
+
+    is_discrete: ClassVar[bool] = True
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        return (x >= 0) & (jnp.floor(x) == x)
+
+
+class IntegerInterval(AbstractConstraint):
+    """Integers low, ..., high."""
+
+    is_discrete: ClassVar[bool] = True
+    low: int = eqx.field(static=True)
+    high: int = eqx.field(static=True)
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        return (x >= self.low) & (x <= self.high) & (jnp.floor(x) == x)
+
+
+class OneHot(AbstractConstraint):
+    """One-hot vectors along the last axis."""
+
+    is_discrete: ClassVar[bool] = True
+    event_dim: ClassVar[int] = 1
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        return jnp.all((x == 0) | (x == 1), axis=-1) & (jnp.sum(x, axis=-1) == 1)
+
+
+real = Real()
+real_vector = RealVector()
+positive = Positive()
+unit_interval = Interval(0.0, 1.0)
+simplex = Simplex()
+nonnegative_integer = NonNegativeInteger()
+boolean = IntegerInterval(0, 1)
+one_hot = OneHot()

@@ -1,0 +1,173 @@
+"""Discrete families: Poisson, Bernoulli, Categorical.
+
+Draws are integer arrays; scoring accepts integer or float values. None of these can be
+reparameterised: use the relaxed families in `_relaxed.py` for pathwise gradients.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.stats as jss
+from jax.scipy.special import xlog1py, xlogy
+from jaxtyping import Array, ArrayLike, Float
+
+from .. import _constraints as c
+from .._checks import check
+from ._base import AbstractDistribution, as_value, exactly_one, promote
+
+
+class Poisson(AbstractDistribution):
+    """Poisson counts with `rate` >= 0."""
+
+    rate: Float[Array, "*batch"]
+
+    def __init__(self, rate: Float[ArrayLike, "*batch"]):
+        (rate,) = promote(rate)
+        self.rate = check(rate, rate >= 0, "Poisson: `rate` must be >= 0")
+
+    @property
+    def batch_shape(self):
+        return self.rate.shape
+
+    @property
+    def support(self):
+        return c.nonnegative_integer
+
+    def sample(self, key, sample_shape=()):
+        return jax.random.poisson(key, self.rate, self._shape(sample_shape))
+
+    def log_prob(self, value):
+        k = as_value(value, self.rate)
+        ok = c.nonnegative_integer.check(k)
+        return jnp.where(ok, jss.poisson.logpmf(jnp.where(ok, k, 0.0), self.rate), -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.rate
+
+    @property
+    def variance(self):
+        return self.rate
+
+
+def _check_probs(family: str, probs: Array) -> Array:
+    return check(probs, (probs >= 0) & (probs <= 1), f"{family}: `probs` must lie in [0, 1]")
+
+
+class Bernoulli(AbstractDistribution):
+    """A coin with P(1) = `probs`, or sigmoid(`logits`); give exactly one of them."""
+
+    probs_: Float[Array, "*batch"] | None
+    logits_: Float[Array, "*batch"] | None
+
+    def __init__(
+        self,
+        probs: Float[ArrayLike, "*batch"] | None = None,
+        logits: Float[ArrayLike, "*batch"] | None = None,
+    ):
+        exactly_one("probs", probs, "logits", logits, "Bernoulli")
+        if probs is not None:
+            (probs,) = promote(probs)
+            self.probs_ = _check_probs("Bernoulli", probs)
+            self.logits_ = None
+        else:
+            (logits,) = promote(logits)
+            self.logits_ = check(logits, ~jnp.isnan(logits), "Bernoulli: `logits` must not be NaN")
+            self.probs_ = None
+
+    @property
+    def probs(self) -> Array:
+        return jax.nn.sigmoid(self.logits_) if self.probs_ is None else self.probs_
+
+    @property
+    def logits(self) -> Array:
+        if self.logits_ is not None:
+            return self.logits_
+        return jnp.log(self.probs_) - jnp.log1p(-self.probs_)
+
+    @property
+    def batch_shape(self):
+        return self.probs.shape
+
+    @property
+    def support(self):
+        return c.boolean
+
+    def sample(self, key, sample_shape=()):
+        return jax.random.bernoulli(key, self.probs, self._shape(sample_shape)).astype(jnp.int32)
+
+    def log_prob(self, value):
+        p = self.probs
+        x = as_value(value, p)
+        if self.logits_ is not None:
+            lp = x * jax.nn.log_sigmoid(self.logits_) + (1 - x) * jax.nn.log_sigmoid(-self.logits_)
+        else:
+            lp = xlogy(x, p) + xlog1py(1 - x, -p)
+        return jnp.where(c.boolean.check(x), lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.probs
+
+    @property
+    def variance(self):
+        p = self.probs
+        return p * (1 - p)
+
+
+def normalised_logits(family: str, probs, logits) -> Array:
+    """Log-probabilities along the last axis from exactly one of `probs` / `logits`."""
+    exactly_one("probs", probs, "logits", logits, family)
+    if probs is not None:
+        (probs,) = promote(probs)
+        if probs.ndim < 1:
+            raise ValueError(f"{family}: `probs` needs a last axis of categories, got a scalar")
+        tol = 1e-4 if probs.dtype == jnp.float32 else 1e-8
+        ok = jnp.all(probs >= 0, -1) & (jnp.abs(jnp.sum(probs, -1) - 1) <= tol * probs.shape[-1])
+        probs = check(probs, ok, f"{family}: `probs` must be >= 0 and sum to 1 along the last axis")
+        return jnp.log(probs)
+    (logits,) = promote(logits)
+    if logits.ndim < 1:
+        raise ValueError(f"{family}: `logits` needs a last axis of categories, got a scalar")
+    logits = check(logits, ~jnp.isnan(logits), f"{family}: `logits` must not be NaN")
+    return jax.nn.log_softmax(logits, axis=-1)
+
+
+class Categorical(AbstractDistribution):
+    """Integers 0..K-1 with probabilities `probs` (or softmax(`logits`)) along the last axis."""
+
+    logits: Float[Array, "*batch k"]
+
+    def __init__(
+        self,
+        probs: Float[ArrayLike, "*batch k"] | None = None,
+        logits: Float[ArrayLike, "*batch k"] | None = None,
+    ):
+        self.logits = normalised_logits("Categorical", probs, logits)
+
+    @property
+    def probs(self) -> Array:
+        return jnp.exp(self.logits)
+
+    @property
+    def num_categories(self) -> int:
+        return self.logits.shape[-1]
+
+    @property
+    def batch_shape(self):
+        return self.logits.shape[:-1]
+
+    @property
+    def support(self):
+        return c.IntegerInterval(0, self.num_categories - 1)
+
+    def sample(self, key, sample_shape=()):
+        return jax.random.categorical(key, self.logits, shape=self._shape(sample_shape))
+
+    def log_prob(self, value):
+        value = jnp.asarray(value)
+        ok = self.support.check(value)
+        index = jnp.where(ok, value, 0).astype(jnp.int32)
+        shape = jnp.broadcast_shapes(index.shape, self.batch_shape)
+        logits = jnp.broadcast_to(self.logits, shape + (self.num_categories,))
+        picked = jnp.take_along_axis(logits, jnp.broadcast_to(index, shape)[..., None], axis=-1)[..., 0]
+        return jnp.where(ok, picked, -jnp.inf)

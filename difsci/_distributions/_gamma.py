@@ -1,0 +1,171 @@
+"""The gamma family and its relatives: Gamma, Exponential, Beta, Dirichlet.
+
+Gamma, Beta and Dirichlet draws are reparameterised through JAX's implicit gradients of
+the gamma sampler, so gradients flow to the concentrations too.
+"""
+
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.stats as jss
+from jax.scipy.special import gammaln, xlogy
+from jaxtyping import Array, ArrayLike, Float
+
+from .. import _constraints as c
+from ._base import AbstractDistribution, as_value, positive, promote
+
+
+class Gamma(AbstractDistribution):
+    """Gamma with shape `concentration` > 0 and `rate` > 0 (mean concentration / rate)."""
+
+    concentration: Float[Array, "*batch"]
+    rate: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, concentration: Float[ArrayLike, "*batch"], rate: Float[ArrayLike, "*batch"] = 1.0):
+        concentration, rate = promote(concentration, rate)
+        self.concentration = positive("Gamma", "concentration", concentration)
+        self.rate = positive("Gamma", "rate", rate)
+
+    @property
+    def batch_shape(self):
+        return self.rate.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        shape = self._shape(sample_shape)
+        return jax.random.gamma(key, self.concentration, shape, self.rate.dtype) / self.rate
+
+    def log_prob(self, value):
+        x = as_value(value, self.rate)
+        return jss.gamma.logpdf(x, self.concentration, scale=1 / self.rate)
+
+    @property
+    def mean(self):
+        return self.concentration / self.rate
+
+    @property
+    def variance(self):
+        return self.concentration / self.rate**2
+
+
+class Exponential(AbstractDistribution):
+    """Exponential with `rate` > 0 (mean 1 / rate)."""
+
+    rate: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, rate: Float[ArrayLike, "*batch"] = 1.0):
+        (rate,) = promote(rate)
+        self.rate = positive("Exponential", "rate", rate)
+
+    @property
+    def batch_shape(self):
+        return self.rate.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        return jax.random.exponential(key, self._shape(sample_shape), self.rate.dtype) / self.rate
+
+    def log_prob(self, value):
+        return jss.expon.logpdf(as_value(value, self.rate), scale=1 / self.rate)
+
+    @property
+    def mean(self):
+        return 1 / self.rate
+
+    @property
+    def variance(self):
+        return 1 / self.rate**2
+
+
+class Beta(AbstractDistribution):
+    """Beta on [0, 1] with concentrations `a` > 0 (of x) and `b` > 0 (of 1 - x)."""
+
+    a: Float[Array, "*batch"]
+    b: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, a: Float[ArrayLike, "*batch"], b: Float[ArrayLike, "*batch"]):
+        a, b = promote(a, b)
+        self.a = positive("Beta", "a", a)
+        self.b = positive("Beta", "b", b)
+
+    @property
+    def batch_shape(self):
+        return self.a.shape
+
+    @property
+    def support(self):
+        return c.unit_interval
+
+    def sample(self, key, sample_shape=()):
+        return jax.random.beta(key, self.a, self.b, self._shape(sample_shape), self.a.dtype)
+
+    def log_prob(self, value):
+        return jss.beta.logpdf(as_value(value, self.a), self.a, self.b)
+
+    @property
+    def mean(self):
+        return self.a / (self.a + self.b)
+
+    @property
+    def variance(self):
+        total = self.a + self.b
+        return self.a * self.b / (total**2 * (total + 1))
+
+
+class Dirichlet(AbstractDistribution):
+    """Dirichlet over probability vectors, `concentration` > 0 along the last axis (K >= 2)."""
+
+    concentration: Float[Array, "*batch k"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, concentration: Float[ArrayLike, "*batch k"]):
+        (concentration,) = promote(concentration)
+        if concentration.ndim < 1 or concentration.shape[-1] < 2:
+            raise ValueError(
+                "Dirichlet: `concentration` needs a last axis of size K >= 2, "
+                f"got shape {concentration.shape}"
+            )
+        self.concentration = positive("Dirichlet", "concentration", concentration)
+
+    @property
+    def batch_shape(self):
+        return self.concentration.shape[:-1]
+
+    @property
+    def event_shape(self):
+        return self.concentration.shape[-1:]
+
+    @property
+    def support(self):
+        return c.simplex
+
+    def sample(self, key, sample_shape=()):
+        shape = tuple(sample_shape) + self.batch_shape
+        return jax.random.dirichlet(key, self.concentration, shape, self.concentration.dtype)
+
+    def log_prob(self, value):
+        x = as_value(value, self.concentration)
+        alpha = self.concentration
+        norm = gammaln(jnp.sum(alpha, -1)) - jnp.sum(gammaln(alpha), -1)
+        lp = jnp.sum(xlogy(alpha - 1, x), -1) + norm
+        return jnp.where(c.simplex.check(x), lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.concentration / jnp.sum(self.concentration, -1, keepdims=True)
+
+    @property
+    def variance(self):
+        total = jnp.sum(self.concentration, -1, keepdims=True)
+        frac = self.concentration / total
+        return frac * (1 - frac) / (total + 1)

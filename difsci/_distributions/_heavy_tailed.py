@@ -1,0 +1,123 @@
+"""Heavy-tailed families: Cauchy, HalfCauchy, StudentT."""
+
+import math
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.stats as jss
+from jaxtyping import Array, ArrayLike, Float
+
+from .. import _constraints as c
+from ._base import AbstractDistribution, as_value, finite, positive, promote
+
+
+class Cauchy(AbstractDistribution):
+    """Cauchy with location `loc` and scale `scale` > 0. It has no mean or variance."""
+
+    loc: Float[Array, "*batch"]
+    scale: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
+        loc, scale = promote(loc, scale)
+        self.loc = finite("Cauchy", "loc", loc)
+        self.scale = positive("Cauchy", "scale", scale)
+
+    @property
+    def batch_shape(self):
+        return self.loc.shape
+
+    @property
+    def support(self):
+        return c.real
+
+    def sample(self, key, sample_shape=()):
+        return self.loc + self.scale * jax.random.cauchy(key, self._shape(sample_shape), self.loc.dtype)
+
+    def log_prob(self, value):
+        return jss.cauchy.logpdf(as_value(value, self.loc), self.loc, self.scale)
+
+
+class HalfCauchy(AbstractDistribution):
+    """|Cauchy(0, scale)|; its mean and variance are infinite."""
+
+    scale: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, scale: Float[ArrayLike, "*batch"] = 1.0):
+        (scale,) = promote(scale)
+        self.scale = positive("HalfCauchy", "scale", scale)
+
+    @property
+    def batch_shape(self):
+        return self.scale.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        draw = jax.random.cauchy(key, self._shape(sample_shape), self.scale.dtype)
+        return self.scale * jnp.abs(draw)
+
+    def log_prob(self, value):
+        x = as_value(value, self.scale)
+        return jnp.where(x >= 0, math.log(2.0) + jss.cauchy.logpdf(x, 0.0, self.scale), -jnp.inf)
+
+    @property
+    def mean(self):
+        return jnp.full(self.batch_shape, jnp.inf, self.scale.dtype)
+
+    @property
+    def variance(self):
+        return jnp.full(self.batch_shape, jnp.inf, self.scale.dtype)
+
+
+class StudentT(AbstractDistribution):
+    """Student's t with `df` > 0 degrees of freedom, location `loc` and scale `scale` > 0.
+
+    As in `scipy.stats.t`, the mean is NaN where df <= 1 (undefined) and the variance is
+    inf where 1 < df <= 2 and NaN where df <= 1.
+    """
+
+    df: Float[Array, "*batch"]
+    loc: Float[Array, "*batch"]
+    scale: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        df: Float[ArrayLike, "*batch"],
+        loc: Float[ArrayLike, "*batch"] = 0.0,
+        scale: Float[ArrayLike, "*batch"] = 1.0,
+    ):
+        df, loc, scale = promote(df, loc, scale)
+        self.df = positive("StudentT", "df", df)
+        self.loc = finite("StudentT", "loc", loc)
+        self.scale = positive("StudentT", "scale", scale)
+
+    @property
+    def batch_shape(self):
+        return self.loc.shape
+
+    @property
+    def support(self):
+        return c.real
+
+    def sample(self, key, sample_shape=()):
+        t = jax.random.t(key, self.df, self._shape(sample_shape), self.loc.dtype)
+        return self.loc + self.scale * t
+
+    def log_prob(self, value):
+        return jss.t.logpdf(as_value(value, self.loc), self.df, self.loc, self.scale)
+
+    @property
+    def mean(self):
+        return jnp.where(self.df > 1, self.loc, jnp.nan)
+
+    @property
+    def variance(self):
+        safe_df = jnp.where(self.df > 2, self.df, 3.0)
+        var = self.scale**2 * safe_df / (safe_df - 2)
+        return jnp.where(self.df > 2, var, jnp.where(self.df > 1, jnp.inf, jnp.nan))

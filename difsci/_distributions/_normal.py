@@ -1,0 +1,211 @@
+"""The normal family: Normal, LogNormal, HalfNormal, TruncatedNormal."""
+
+import math
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.scipy.stats as jss
+from jax.scipy.special import ndtr
+from jaxtyping import Array, ArrayLike, Float
+
+from .. import _constraints as c
+from ._base import AbstractDistribution, as_value, finite, positive, promote, safe_log
+
+
+class Normal(AbstractDistribution):
+    """Normal (Gaussian) with mean `loc` and standard deviation `scale` > 0."""
+
+    loc: Float[Array, "*batch"]
+    scale: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
+        loc, scale = promote(loc, scale)
+        self.loc = finite("Normal", "loc", loc)
+        self.scale = positive("Normal", "scale", scale)
+
+    @property
+    def batch_shape(self):
+        return self.loc.shape
+
+    @property
+    def support(self):
+        return c.real
+
+    def sample(self, key, sample_shape=()):
+        eps = jax.random.normal(key, self._shape(sample_shape), self.loc.dtype)
+        return self.loc + self.scale * eps
+
+    def log_prob(self, value):
+        return jss.norm.logpdf(as_value(value, self.loc), self.loc, self.scale)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return self.scale**2
+
+
+class LogNormal(AbstractDistribution):
+    """exp(Normal(loc, scale)): `loc` and `scale` are those of log(x)."""
+
+    loc: Float[Array, "*batch"]
+    scale: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
+        loc, scale = promote(loc, scale)
+        self.loc = finite("LogNormal", "loc", loc)
+        self.scale = positive("LogNormal", "scale", scale)
+
+    @property
+    def batch_shape(self):
+        return self.loc.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        eps = jax.random.normal(key, self._shape(sample_shape), self.loc.dtype)
+        return jnp.exp(self.loc + self.scale * eps)
+
+    def log_prob(self, value):
+        x = as_value(value, self.loc)
+        log_x = safe_log(x)
+        return jnp.where(x > 0, jss.norm.logpdf(log_x, self.loc, self.scale) - log_x, -jnp.inf)
+
+    @property
+    def mean(self):
+        return jnp.exp(self.loc + self.scale**2 / 2)
+
+    @property
+    def variance(self):
+        s2 = self.scale**2
+        return jnp.expm1(s2) * jnp.exp(2 * self.loc + s2)
+
+
+class HalfNormal(AbstractDistribution):
+    """|Normal(0, scale)|."""
+
+    scale: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, scale: Float[ArrayLike, "*batch"] = 1.0):
+        (scale,) = promote(scale)
+        self.scale = positive("HalfNormal", "scale", scale)
+
+    @property
+    def batch_shape(self):
+        return self.scale.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        return self.scale * jnp.abs(jax.random.normal(key, self._shape(sample_shape), self.scale.dtype))
+
+    def log_prob(self, value):
+        x = as_value(value, self.scale)
+        return jnp.where(x >= 0, math.log(2.0) + jss.norm.logpdf(x, 0.0, self.scale), -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def variance(self):
+        return self.scale**2 * (1 - 2 / math.pi)
+
+
+class TruncatedNormal(AbstractDistribution):
+    """Normal(loc, scale) restricted to [low, high]; `None` bounds are infinite."""
+
+    loc: Float[Array, "*batch"]
+    scale: Float[Array, "*batch"]
+    low: Float[Array, "*batch"]
+    high: Float[Array, "*batch"]
+    # Which bounds exist decides the support's bijection, so it must be static.
+    bounded_below: bool = eqx.field(static=True)
+    bounded_above: bool = eqx.field(static=True)
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        loc: Float[ArrayLike, "*batch"] = 0.0,
+        scale: Float[ArrayLike, "*batch"] = 1.0,
+        *,
+        low: Float[ArrayLike, "*batch"] | None = None,
+        high: Float[ArrayLike, "*batch"] | None = None,
+    ):
+        self.bounded_below = low is not None and not _concretely(jnp.isneginf, low)
+        self.bounded_above = high is not None and not _concretely(jnp.isposinf, high)
+        low_ = low if self.bounded_below else -jnp.inf
+        high_ = high if self.bounded_above else jnp.inf
+        loc, scale, low_, high_ = promote(loc, scale, low_, high_)
+        self.loc = finite("TruncatedNormal", "loc", loc)
+        self.scale = positive("TruncatedNormal", "scale", scale)
+        from .._checks import check
+
+        self.low = check(low_, ~jnp.isnan(low_) & (low_ < high_), "TruncatedNormal: need `low` < `high`")
+        self.high = high_
+
+    @property
+    def batch_shape(self):
+        return self.loc.shape
+
+    def _standard_bounds(self):
+        return (self.low - self.loc) / self.scale, (self.high - self.loc) / self.scale
+
+    @property
+    def support(self):
+        if self.bounded_below and self.bounded_above:
+            return c.Interval(self.low, self.high)
+        if self.bounded_below:
+            return c.GreaterThan(self.low)
+        if self.bounded_above:
+            return c.LessThan(self.high)
+        return c.real
+
+    def sample(self, key, sample_shape=()):
+        a, b = self._standard_bounds()
+        z = jax.random.truncated_normal(key, a, b, self._shape(sample_shape), self.loc.dtype)
+        return jnp.clip(self.loc + self.scale * z, self.low, self.high)
+
+    def log_prob(self, value):
+        a, b = self._standard_bounds()
+        x = as_value(value, self.loc)
+        inside = (x >= self.low) & (x <= self.high)
+        lp = jss.truncnorm.logpdf(x, a, b, self.loc, self.scale)
+        return jnp.where(inside, lp, -jnp.inf)
+
+    def _moments(self):
+        a, b = self._standard_bounds()
+        phi_a, phi_b = jss.norm.pdf(a), jss.norm.pdf(b)
+        z = ndtr(b) - ndtr(a)
+        a_phi_a = jnp.where(jnp.isfinite(a), a * phi_a, 0.0)
+        b_phi_b = jnp.where(jnp.isfinite(b), b * phi_b, 0.0)
+        shift = (phi_a - phi_b) / z
+        return shift, (a_phi_a - b_phi_b) / z
+
+    @property
+    def mean(self):
+        shift, _ = self._moments()
+        return self.loc + self.scale * shift
+
+    @property
+    def variance(self):
+        shift, spread = self._moments()
+        return self.scale**2 * (1 + spread - shift**2)
+
+
+def _concretely(test, x) -> bool:
+    """`test(x)` is all-true and known without tracing (e.g. an explicit -inf bound)."""
+    if isinstance(x, jax.core.Tracer):
+        return False
+    return bool(jnp.all(test(jnp.asarray(x))))

@@ -1,0 +1,339 @@
+"""Every distribution against scipy.stats, its own moments, and its bijection."""
+
+import math
+
+import jax
+import jax.test_util  # noqa: F401  (check_grads)
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import difsci as ds
+
+# (distribution, scipy frozen reference, points to score). One table, reused by every test.
+CASES = {
+    "Normal": (lambda: ds.Normal(0.5, 2.0), st.norm(0.5, 2.0), [-3.0, 0.1, 4.0]),
+    "LogNormal": (lambda: ds.LogNormal(0.3, 0.7), st.lognorm(0.7, scale=math.exp(0.3)), [0.2, 1.0, 3.5]),
+    "HalfNormal": (lambda: ds.HalfNormal(1.5), st.halfnorm(scale=1.5), [0.01, 1.0, 4.0]),
+    "TruncatedNormal": (
+        lambda: ds.TruncatedNormal(0.5, 1.5, low=-1.0, high=2.0),
+        st.truncnorm((-1.0 - 0.5) / 1.5, (2.0 - 0.5) / 1.5, loc=0.5, scale=1.5),
+        [-0.9, 0.3, 1.9],
+    ),
+    "TruncatedNormalLow": (
+        lambda: ds.TruncatedNormal(0.0, 1.0, low=0.5),
+        st.truncnorm(0.5, np.inf),
+        [0.6, 1.0, 3.0],
+    ),
+    "Cauchy": (lambda: ds.Cauchy(-1.0, 0.5), st.cauchy(-1.0, 0.5), [-5.0, -1.0, 2.0]),
+    "HalfCauchy": (lambda: ds.HalfCauchy(2.0), st.halfcauchy(scale=2.0), [0.1, 2.0, 10.0]),
+    "StudentT": (lambda: ds.StudentT(5.0, 1.0, 2.0), st.t(5.0, 1.0, 2.0), [-4.0, 1.0, 6.0]),
+    "Uniform": (lambda: ds.Uniform(-1.0, 3.0), st.uniform(-1.0, 4.0), [-0.5, 0.0, 2.9]),
+    "Gamma": (lambda: ds.Gamma(2.5, 1.5), st.gamma(2.5, scale=1 / 1.5), [0.1, 1.0, 4.0]),
+    "Exponential": (lambda: ds.Exponential(2.0), st.expon(scale=0.5), [0.01, 0.5, 3.0]),
+    "Beta": (lambda: ds.Beta(2.0, 3.5), st.beta(2.0, 3.5), [0.05, 0.4, 0.95]),
+    "Poisson": (lambda: ds.Poisson(3.5), st.poisson(3.5), [0, 3, 9]),
+    "BernoulliProbs": (lambda: ds.Bernoulli(probs=0.3), st.bernoulli(0.3), [0, 1]),
+    "BernoulliLogits": (lambda: ds.Bernoulli(logits=-0.4), st.bernoulli(1 / (1 + math.exp(0.4))), [0, 1]),
+    "Categorical": (
+        lambda: ds.Categorical(probs=jnp.array([0.2, 0.5, 0.3])),
+        st.rv_discrete(values=([0, 1, 2], [0.2, 0.5, 0.3])),
+        [0, 1, 2],
+    ),
+}
+
+MULTIVARIATE = {
+    "MultivariateNormal": (
+        lambda: ds.MultivariateNormal(jnp.array([1.0, -1.0]), jnp.array([[1.5, 0.0], [0.6, 0.8]])),
+        st.multivariate_normal([1.0, -1.0], np.array([[1.5, 0.0], [0.6, 0.8]]) @ np.array([[1.5, 0.6], [0.0, 0.8]])),
+        [[0.0, 0.0], [1.0, -1.0], [2.5, 1.0]],
+    ),
+    "Dirichlet": (
+        lambda: ds.Dirichlet(jnp.array([2.0, 3.0, 1.5])),
+        st.dirichlet([2.0, 3.0, 1.5]),
+        [[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]],
+    ),
+}
+
+
+def _scipy_logpdf(ref, x):
+    x = np.asarray(x)
+    if hasattr(ref, "logpdf"):
+        return np.array([ref.logpdf(xi) for xi in x]) if x.ndim > 1 else ref.logpdf(x)
+    return ref.logpmf(x)
+
+
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(MULTIVARIATE))
+def test_log_prob_matches_scipy(name):
+    make, ref, points = {**CASES, **MULTIVARIATE}[name]
+    dist = make()
+    got = np.asarray(dist.log_prob(jnp.asarray(points)))
+    np.testing.assert_allclose(got, _scipy_logpdf(ref, points), rtol=1e-9, atol=1e-12)
+
+
+BOUNDED = sorted(set(CASES) - {"Normal", "Cauchy", "StudentT"})
+
+
+@pytest.mark.parametrize("name", BOUNDED)
+def test_log_prob_outside_support_is_minus_inf(name):
+    make, ref, _ = CASES[name]
+    dist = make()
+    lo, hi = ref.support()
+    outside = [lo - 1.0 if np.isfinite(lo) else hi + 1.0]
+    assert np.all(np.isneginf(np.asarray(dist.log_prob(jnp.asarray(outside)))))
+
+
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(MULTIVARIATE))
+def test_sample_moments(name, key):
+    make, ref, _ = {**CASES, **MULTIVARIATE}[name]
+    dist = make()
+    n = 200_000
+    draws = np.asarray(dist.sample(key, (n,)), dtype=np.float64)
+    assert draws.shape == (n,) + dist.batch_shape + dist.event_shape
+    assert np.all(np.asarray(dist.support.check(jnp.asarray(draws))))
+    try:
+        mean, var = np.asarray(dist.mean), np.asarray(dist.variance)
+    except NotImplementedError:
+        # No closed-form moments: compare quantiles with scipy instead.
+        qs = [0.1, 0.5, 0.9]
+        np.testing.assert_allclose(np.quantile(draws, qs), ref.ppf(qs), rtol=0.03, atol=0.03)
+        return
+    ref_mean = np.asarray(ref.mean() if callable(ref.mean) else ref.mean)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-9, atol=1e-12)
+    if np.all(np.isfinite(var)):
+        ref_var = np.diag(ref.cov) if name == "MultivariateNormal" else np.asarray(ref.var())
+        np.testing.assert_allclose(var, ref_var, rtol=1e-9)
+        # Monte Carlo error of the mean and variance: a generous 6 standard errors.
+        np.testing.assert_allclose(draws.mean(0), mean, atol=6 * np.sqrt(var / n).max() + 1e-12)
+        np.testing.assert_allclose(draws.var(0), var, rtol=0.05)
+    else:
+        assert np.all(np.isinf(var)) == np.all(np.isinf(ref.var()))
+
+
+def test_cauchy_has_no_moments():
+    with pytest.raises(NotImplementedError, match="mean"):
+        ds.Cauchy(0.0, 1.0).mean
+
+
+@pytest.mark.parametrize(
+    "df, mean_nan, var",
+    [(0.5, True, np.nan), (1.5, False, np.inf), (4.0, False, 2.0)],
+)
+def test_student_t_moments_follow_scipy(df, mean_nan, var):
+    d = ds.StudentT(df, 0.0, 1.0)
+    assert np.isnan(float(d.mean)) == mean_nan
+    np.testing.assert_equal(float(d.variance), st.t(df).var())
+
+
+def test_batch_shapes_broadcast(key):
+    d = ds.Normal(jnp.zeros((3, 1)), jnp.ones(4))
+    assert d.batch_shape == (3, 4)
+    assert d.sample(key, (2,)).shape == (2, 3, 4)
+    assert d.log_prob(jnp.zeros((5, 1, 1))).shape == (5, 3, 4)
+    assert d.log_prob(0.0).shape == (3, 4)
+    mvn = ds.MultivariateNormal(jnp.zeros((5, 2)), jnp.eye(2))
+    assert mvn.batch_shape == (5,) and mvn.event_shape == (2,)
+    assert mvn.sample(key, (7,)).shape == (7, 5, 2)
+    assert mvn.log_prob(jnp.zeros(2)).shape == (5,)
+    cat = ds.Categorical(logits=jnp.zeros((4, 3)))
+    assert cat.batch_shape == (4,) and cat.sample(key).shape == (4,)
+
+
+def test_same_key_same_draws(key):
+    d = ds.Gamma(2.0, 3.0)
+    np.testing.assert_array_equal(d.sample(key, (10,)), d.sample(key, (10,)))
+    assert not np.array_equal(d.sample(key, (10,)), d.sample(jax.random.fold_in(key, 1), (10,)))
+
+
+def test_multivariate_normal_from_covariance():
+    cov = jnp.array([[2.0, 0.3], [0.3, 0.5]])
+    d = ds.MultivariateNormal(jnp.zeros(2), covariance_matrix=cov)
+    np.testing.assert_allclose(d.covariance_matrix, cov, rtol=1e-12)
+    np.testing.assert_allclose(d.log_prob(jnp.array([0.4, -0.2])), st.multivariate_normal([0, 0], cov).logpdf([0.4, -0.2]))
+
+
+# --- reparameterised gradients -------------------------------------------------------
+
+
+def test_normal_reparameterised_gradient(key):
+    # d/dmu E[x^2] = 2 mu for x ~ Normal(mu, sigma).
+    def expected_square(mu):
+        return jnp.mean(ds.Normal(mu, 0.7).sample(key, (100_000,)) ** 2)
+
+    mu = 1.3
+    np.testing.assert_allclose(jax.grad(expected_square)(mu), 2 * mu, rtol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "make, dparam, exact",
+    [
+        # d/dscale E[x] for x ~ LogNormal(0, s): E = exp(s^2 / 2), derivative s exp(s^2 / 2).
+        (lambda s: ds.LogNormal(0.0, s), 0.5, 0.5 * math.exp(0.125)),
+        # d/da E[x] for Gamma(a, rate 2): 1 / 2 (implicit reparameterisation).
+        (lambda a: ds.Gamma(a, 2.0), 3.0, 0.5),
+        # d/da E[x] for Beta(a, 2): 2 / (a + 2)^2.
+        (lambda a: ds.Beta(a, 2.0), 1.5, 2 / 3.5**2),
+        # d/drate E[x] for Exponential: -1 / rate^2.
+        (lambda r: ds.Exponential(r), 2.0, -0.25),
+        # d/dhigh E[x] for Uniform(0, high): 1 / 2.
+        (lambda h: ds.Uniform(0.0, h), 3.0, 0.5),
+    ],
+)
+def test_pathwise_gradients_of_means(make, dparam, exact, key):
+    grad = jax.grad(lambda p: jnp.mean(make(p).sample(key, (200_000,))))(dparam)
+    np.testing.assert_allclose(grad, exact, rtol=0.03)
+
+
+def test_truncated_normal_gradient_matches_mean_derivative(key):
+    def mc_mean(loc):
+        return jnp.mean(ds.TruncatedNormal(loc, 1.0, low=0.0, high=2.0).sample(key, (200_000,)))
+
+    exact = jax.grad(lambda loc: ds.TruncatedNormal(loc, 1.0, low=0.0, high=2.0).mean)(0.3)
+    np.testing.assert_allclose(jax.grad(mc_mean)(0.3), exact, rtol=0.03)
+
+
+def test_log_prob_gradients_match_scipy_finite_differences():
+    # d/dscale log N(x; 0, s) = -1/s + x^2 / s^3.
+    x, s = 0.7, 1.3
+    g = jax.grad(lambda s: ds.Normal(0.0, s).log_prob(x))(s)
+    np.testing.assert_allclose(g, -1 / s + x**2 / s**3, rtol=1e-10)
+    jax.test_util.check_grads(jax.jit(lambda a, b: ds.Beta(a, b).log_prob(0.3)), (2.0, 3.0), order=2)
+    jax.test_util.check_grads(jax.jit(lambda r: ds.Poisson(r).log_prob(4)), (2.5,), order=2)
+    jax.test_util.check_grads(
+        jax.jit(lambda loc, l: ds.MultivariateNormal(loc, jnp.tril(l)).log_prob(jnp.array([0.3, -0.4]))),
+        (jnp.array([0.1, 0.2]), jnp.array([[1.2, 0.0], [0.3, 0.9]])),
+        order=1,
+    )
+
+
+# --- bijections --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(MULTIVARIATE))
+def test_bijection_round_trip_and_jacobian(name, key):
+    dist = {**CASES, **MULTIVARIATE}[name][0]()
+    support = dist.support
+    if support.is_discrete:
+        with pytest.raises(TypeError, match="discrete"):
+            support.from_unconstrained(jnp.zeros(()))
+        return
+    shape = support.unconstrained_shape(dist.event_shape)
+    u = jax.random.normal(key, (5,) + shape)
+    x = support.from_unconstrained(u)
+    assert np.all(np.asarray(support.check(x)))
+    np.testing.assert_allclose(support.to_unconstrained(x), u, rtol=1e-6, atol=1e-8)
+    # log|det J| against the autodiff Jacobian, point by point.
+    for ui in u:
+        if support.event_dim == 0:
+            jac = jax.grad(lambda v: support.from_unconstrained(v))(ui)
+            logdet = np.log(np.abs(jac))
+        elif isinstance(support, type(ds.constraints.simplex)):
+            jac = jax.jacfwd(lambda v: support.from_unconstrained(v)[:-1])(ui)
+            logdet = np.linalg.slogdet(np.asarray(jac))[1]
+        else:
+            logdet = np.linalg.slogdet(np.asarray(jax.jacfwd(support.from_unconstrained)(ui)))[1]
+        np.testing.assert_allclose(support.log_abs_det_jacobian(ui), logdet, rtol=1e-6, atol=1e-8)
+
+
+# --- Gumbel-softmax relaxations -------------------------------------------------------
+
+
+def test_relaxed_bernoulli_density_integrates_to_one():
+    d = ds.RelaxedBernoulli(0.7, logits=0.4)
+    y = np.linspace(1e-6, 1 - 1e-6, 400_001)
+    assert abs(np.trapezoid(np.exp(np.asarray(d.log_prob(jnp.asarray(y)))), y) - 1) < 1e-3
+
+
+def test_concrete_with_two_classes_is_binary_concrete():
+    logits = jnp.array([0.9, -0.3])
+    y = jnp.array([0.1, 0.5, 0.83])
+    two = ds.RelaxedOneHotCategorical(0.6, logits=logits).log_prob(jnp.stack([y, 1 - y], -1))
+    binary = ds.RelaxedBernoulli(0.6, logits=logits[0] - logits[1]).log_prob(y)
+    np.testing.assert_allclose(two, binary, rtol=1e-10)
+
+
+@pytest.mark.parametrize("temperature, tol", [(1.0, None), (0.1, 0.05), (0.02, 0.01)])
+def test_gumbel_softmax_frequencies_approach_categorical(temperature, tol, key):
+    probs = jnp.array([0.1, 0.6, 0.3])
+    draws = ds.RelaxedOneHotCategorical(temperature, probs=probs).sample(key, (100_000,))
+    # The soft draw's largest entry is an exact categorical draw at every temperature (Gumbel-max);
+    # as T -> 0 the draws themselves become one-hot, so their mean tends to the probabilities.
+    np.testing.assert_allclose(np.bincount(np.argmax(draws, -1), minlength=3) / 1e5, probs, atol=0.01)
+    gap = float(jnp.abs(draws.mean(0) - probs).max())
+    if tol is not None:
+        assert gap < tol
+    hard_mass = float(jnp.mean(draws.max(-1)))
+    assert hard_mass > {1.0: 0.5, 0.1: 0.9, 0.02: 0.98}[temperature]
+
+
+def test_relaxed_bernoulli_approaches_bernoulli(key):
+    draws = ds.RelaxedBernoulli(0.01, probs=0.3).sample(key, (100_000,))
+    assert float(jnp.mean(jnp.abs(draws - jnp.round(draws)))) < 0.01
+    np.testing.assert_allclose(float(jnp.mean(draws)), 0.3, atol=0.01)
+
+
+def test_straight_through_is_one_hot_with_relaxed_gradient(key):
+    logits = jnp.array([0.2, -0.5, 1.0])
+    st_dist = ds.RelaxedOneHotCategoricalStraightThrough(0.5, logits=logits)
+    hard = st_dist.sample(key, (4,))
+    assert np.all(np.asarray(ds.constraints.one_hot.check(hard)))
+    # Backward pass: the gradient is that of the relaxed draw made with the same key.
+    w = jnp.array([1.0, 2.0, 3.0])
+    g_st = jax.grad(lambda l: jnp.sum(ds.RelaxedOneHotCategoricalStraightThrough(0.5, logits=l).sample(key) @ w))(logits)
+    g_soft = jax.grad(lambda l: jnp.sum(ds.RelaxedOneHotCategorical(0.5, logits=l).sample(key) @ w))(logits)
+    np.testing.assert_allclose(g_st, g_soft, rtol=1e-10)
+    assert np.any(np.asarray(g_st) != 0)
+    np.testing.assert_allclose(st_dist.log_prob(hard), np.asarray(jax.nn.log_softmax(logits))[np.argmax(hard, -1)])
+
+
+# --- bad input -------------------------------------------------------------------------
+
+BAD = [
+    (lambda: ds.Normal(0.0, -1.0), "scale"),
+    (lambda: ds.Normal(jnp.nan, 1.0), "loc"),
+    (lambda: ds.LogNormal(0.0, 0.0), "scale"),
+    (lambda: ds.HalfNormal(-2.0), "scale"),
+    (lambda: ds.Uniform(1.0, 1.0), "low"),
+    (lambda: ds.TruncatedNormal(0.0, 1.0, low=2.0, high=1.0), "low"),
+    (lambda: ds.Cauchy(0.0, -1.0), "scale"),
+    (lambda: ds.HalfCauchy(0.0), "scale"),
+    (lambda: ds.StudentT(-1.0), "df"),
+    (lambda: ds.Beta(0.0, 1.0), "`a`"),
+    (lambda: ds.Gamma(1.0, -2.0), "rate"),
+    (lambda: ds.Exponential(0.0), "rate"),
+    (lambda: ds.Poisson(-1.0), "rate"),
+    (lambda: ds.Bernoulli(probs=1.5), "probs"),
+    (lambda: ds.Bernoulli(probs=0.5, logits=0.0), "exactly one"),
+    (lambda: ds.Categorical(probs=jnp.array([0.5, 0.6])), "probs"),
+    (lambda: ds.Categorical(), "exactly one"),
+    (lambda: ds.MultivariateNormal(jnp.zeros(2), jnp.array([[1.0, 0.5], [0.0, 1.0]])), "scale_tril"),
+    (lambda: ds.MultivariateNormal(jnp.zeros(3), jnp.eye(2)), "shape"),
+    (lambda: ds.Dirichlet(jnp.array([1.0, -1.0])), "concentration"),
+    (lambda: ds.Dirichlet(jnp.array([1.0])), "K >= 2"),
+    (lambda: ds.RelaxedBernoulli(0.0, probs=0.5), "temperature"),
+    (lambda: ds.RelaxedOneHotCategorical(-1.0, logits=jnp.zeros(3)), "temperature"),
+]
+
+
+@pytest.mark.parametrize("make, words", BAD)
+def test_bad_parameters_raise_eagerly(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+def test_bad_parameters_raise_under_jit():
+    @jax.jit
+    def f(scale):
+        return ds.Normal(0.0, scale).log_prob(1.0)
+
+    assert np.isfinite(f(1.0))
+    with pytest.raises(Exception, match="Normal: `scale` must be > 0"):
+        f(-1.0).block_until_ready()
+
+    @jax.jit
+    def g(t):
+        return ds.RelaxedOneHotCategorical(t, logits=jnp.zeros(3)).log_prob(jnp.ones(3) / 3)
+
+    with pytest.raises(Exception, match="temperature"):
+        g(0.0).block_until_ready()
