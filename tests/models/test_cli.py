@@ -1,0 +1,31 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from models._cli import main
+
+
+def test_demo_quick_writes_summary_and_pngs(tmp_path):
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    coin = summary["probabilistic"]
+    assert abs(coin["posterior_mean"] - coin["closed_form_mean"]) < 1e-3
+    assert coin["max_density_error"] < 1e-2
+    for section in summary.values():
+        if isinstance(section, dict) and "png" in section:
+            assert (tmp_path / section["png"].split("/")[-1]).stat().st_size > 1000
+
+
+def test_bad_arguments_exit_nonzero_with_usage():
+    result = subprocess.run([sys.executable, "-m", "models._cli", "frobnicate"], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "usage: difsci" in result.stderr
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code != 0
+    assert "usage: difsci" in capsys.readouterr().err
