@@ -43,4 +43,11 @@ from ._handlers import trace as trace
 from ._modules import draw as draw
 from ._modules import score as score
 
+
+from ._checkpoint import CheckpointError as CheckpointError
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import save_checkpoint as save_checkpoint
+from ._train import TrainResult as TrainResult
+from ._train import TrainState as TrainState
+from ._train import train as train
 __version__ = "0.1.0"
