@@ -12,6 +12,7 @@ from ._checks import check_nonnegative as check_nonnegative
 from ._checks import check_positive as check_positive
 from ._devices import batch_mesh as batch_mesh
 from ._devices import shard_batch as shard_batch
+from ._devices import set_host_device_count as set_host_device_count
 from ._devices import sharded_vmap as sharded_vmap
 from ._distributions import AbstractDistribution as AbstractDistribution
 from ._distributions import Bernoulli as Bernoulli

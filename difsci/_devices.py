@@ -99,3 +99,27 @@ def sharded_vmap(
         return jax.tree_util.tree_map(lambda x: x[:size], out)
 
     return wrapped
+
+
+def set_host_device_count(n: int) -> None:
+    """Expose `n` CPU devices (e.g. one per core) so batches can be split across cores.
+
+    XLA runs each CPU device's work on its own thread, so splitting chains, shots or a data
+    batch over `n` host devices uses `n` cores even where one device's kernels would run on
+    one. Must be called before JAX starts its backends (before the first array is made).
+    """
+    import os
+    import re
+
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_host_device_count: `n` must be a positive integer, got {n!r}")
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized():
+        raise RuntimeError(
+            "set_host_device_count must run before JAX initialises its backends; call it at the top "
+            "of your program, before creating any array (or set XLA_FLAGS="
+            f"--xla_force_host_platform_device_count={n} in the environment)"
+        )
+    flags = re.sub(r"--xla_force_host_platform_device_count=\S+", "", os.environ.get("XLA_FLAGS", ""))
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()

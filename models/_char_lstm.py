@@ -21,6 +21,72 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 import difsci as ds
 
 
+def _gates(gx, h, w_h):
+    """Activated gates (input, forget, cell, output) from the pre-activations."""
+    hidden = w_h.shape[0]
+    z = gx + h @ w_h
+    # One tanh for all four gates: sigmoid(x) = (1 + tanh(x / 2)) / 2.
+    scale = jnp.ones(4 * hidden, z.dtype).at[: 2 * hidden].set(0.5).at[3 * hidden :].set(0.5)
+    t = jnp.tanh(z * scale)
+    i, f, g, o = jnp.split(t, 4, axis=-1)
+    return (1 + i) / 2, (1 + f) / 2, g, (1 + o) / 2
+
+
+def _lstm_forward(w_h, gx, h0, c0):
+    def step(carry, gx_t):
+        h, c = carry
+        i, f, g, o = _gates(gx_t, h, w_h)
+        c_new = f * c + i * g
+        tc = jnp.tanh(c_new)
+        h_new = o * tc
+        return (h_new, c_new), (h_new, (i, f, g, o, c, tc, h))
+
+    (h, c), (hs, saved) = jax.lax.scan(step, (h0, c0), gx)
+    return hs, (h, c), saved
+
+
+@jax.custom_vjp
+def lstm_scan(
+    w_h: Float[Array, "h 4h"], gx: Float[Array, "t b 4h"], h0: Float[Array, "b h"], c0: Float[Array, "b h"]
+) -> tuple[Float[Array, "t b h"], tuple[Array, Array]]:
+    """An LSTM over time-major input pre-activations `gx = x W_x + b`.
+
+    Its gradient is written by hand (as fused RNN kernels do): the backward scan carries
+    only the hidden/cell gradients, and the recurrent weights' gradient is one matrix
+    product over all time steps afterwards instead of a sum of per-step products.
+    """
+    hs, final, _ = _lstm_forward(w_h, gx, h0, c0)
+    return hs, final
+
+
+def _lstm_scan_fwd(w_h, gx, h0, c0):
+    hs, final, saved = _lstm_forward(w_h, gx, h0, c0)
+    return (hs, final), (w_h, saved)
+
+
+def _lstm_scan_bwd(residuals, cotangents):
+    w_h, saved = residuals
+    d_hs, (d_h_last, d_c_last) = cotangents
+
+    def step(carry, inputs):
+        dh_next, dc_next = carry
+        d_h_out, (i, f, g, o, c_prev, tc, _) = inputs
+        dh = d_h_out + dh_next
+        dc = dc_next + dh * o * (1 - tc**2)
+        d_pre = jnp.concatenate(
+            [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g**2), dh * tc * o * (1 - o)], axis=-1
+        )
+        return (d_pre @ w_h.T, dc * f), d_pre
+
+    (dh0, dc0), d_pre = jax.lax.scan(step, (d_h_last, d_c_last), (d_hs, saved), reverse=True)
+    h_prev = saved[-1]
+    d_w_h = jnp.einsum("tbh,tbg->hg", h_prev, d_pre)
+    return d_w_h, d_pre, dh0, dc0
+
+
+lstm_scan.defvjp(_lstm_scan_fwd, _lstm_scan_bwd)
+
+
 class LSTMLayer(eqx.Module):
     """One LSTM layer: gates (input, forget, cell, output) from x W_x + h W_h + b."""
 
@@ -41,19 +107,10 @@ class LSTMLayer(eqx.Module):
         return self.w_h.shape[0]
 
     def __call__(
-        self, xs_projected: Float[Array, "t 4h"], state: tuple[Array, Array]
-    ) -> tuple[Float[Array, "t h"], tuple[Array, Array]]:
-        """Run over a sequence whose input projection `xs @ w_x` is already computed."""
-
-        def cell(carry, gx):
-            h, c = carry
-            gates = gx + h @ self.w_h + self.bias
-            i, f, g, o = jnp.split(gates, 4, axis=-1)
-            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-            h = jax.nn.sigmoid(o) * jnp.tanh(c)
-            return (h, c), h
-
-        state, hs = jax.lax.scan(cell, state, xs_projected)
+        self, xs_projected: Float[Array, "t b 4h"], state: tuple[Array, Array]
+    ) -> tuple[Float[Array, "t b h"], tuple[Array, Array]]:
+        """Run over time-major input whose projection `xs @ w_x` (without bias) is computed."""
+        hs, state = lstm_scan(self.w_h, xs_projected + self.bias, *state)
         return hs, state
 
 
@@ -78,26 +135,33 @@ class CharLSTM(eqx.Module):
         self.head_b = jnp.zeros(vocab_size)
         self.vocab_size = vocab_size
 
-    def initial_state(self) -> tuple[tuple[Array, Array], ...]:
-        return tuple((jnp.zeros(l.hidden), jnp.zeros(l.hidden)) for l in self.layers)
+    def initial_state(self, batch_shape: tuple[int, ...] = ()) -> tuple[tuple[Array, Array], ...]:
+        return tuple((jnp.zeros(batch_shape + (l.hidden,)), jnp.zeros(batch_shape + (l.hidden,))) for l in self.layers)
 
-    def __call__(self, tokens: Int[Array, " t"], state=None) -> tuple[Float[Array, "t v"], tuple]:
-        """Logits for the next character after each of `tokens`, and the final state."""
-        state = self.initial_state() if state is None else state
-        # One-hot input times w_x is a row lookup.
-        xs = self.layers[0].w_x[tokens]
+    def __call__(self, tokens: Int[Array, "*batch t"], state=None) -> tuple[Float[Array, "*batch t v"], tuple]:
+        """Logits for the next character after each of `tokens`, and the final state.
+
+        `tokens` may carry any leading batch axes; they are processed together.
+        """
+        batch_shape, t = tokens.shape[:-1], tokens.shape[-1]
+        flat = tokens.reshape(-1, t)
+        state = self.initial_state(batch_shape) if state is None else state
+        state = jax.tree_util.tree_map(lambda x: x.reshape(-1, x.shape[-1]), state)
+        # One-hot input times w_x is a row lookup; time-major from here on.
+        xs = self.layers[0].w_x[flat.T]
         new_state = []
         for i, (layer, s) in enumerate(zip(self.layers, state)):
             if i > 0:
                 xs = xs @ layer.w_x
             xs, s = layer(xs, s)
-            new_state.append(s)
-        return xs @ self.head_w + self.head_b, tuple(new_state)
+            new_state.append(jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[-1:]), s))
+        logits = jnp.swapaxes(xs @ self.head_w + self.head_b, 0, 1)
+        return logits.reshape(batch_shape + (t, self.vocab_size)), tuple(new_state)
 
 
 def sequence_loss(model: CharLSTM, batch: Int[Array, "b t1"], key=None) -> Float[Array, ""]:
     """Mean cross-entropy (nats per character) of predicting batch[:, 1:] from batch[:, :-1]."""
-    logits, _ = jax.vmap(lambda seq: model(seq[:-1]))(batch)
+    logits, _ = model(batch[:, :-1])
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, batch[:, 1:]))
 
 

@@ -196,3 +196,16 @@ def test_data_parallel_over_four_devices_matches_one():
     four = run_with_devices(code, num_devices=4).split(maxsplit=1)
     assert one[0] == "1" and four[0] == "4"
     np.testing.assert_allclose(eval(four[1]), eval(one[1]), rtol=1e-10)
+
+
+def test_set_host_device_count():
+    out = run_with_devices(
+        "import os; os.environ.pop('XLA_FLAGS', None)\n"
+        "import difsci as ds; ds.set_host_device_count(3)\n"
+        "import jax; print(jax.device_count())\n"
+        "try:\n    ds.set_host_device_count(2)\nexcept RuntimeError as e:\n    print('late', 'before JAX initialises' in str(e))\n",
+        num_devices=1,
+    )
+    assert out.split() == ["3", "late", "True"]
+    with pytest.raises(ValueError, match="positive integer"):
+        ds.set_host_device_count(0)
