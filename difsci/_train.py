@@ -49,7 +49,7 @@ class TrainResult(eqx.Module):
     seconds: float = eqx.field(static=True)
 
 
-def _make_step(static, loss_fn, optimizer, batch_fn, key, shard):
+def _make_step(static, loss_fn, optimizer, batch_fn, key, shard, with_step):
     @eqx.filter_jit
     def step(state: TrainState):
         step_key = jax.random.fold_in(key, state.step)
@@ -60,6 +60,8 @@ def _make_step(static, loss_fn, optimizer, batch_fn, key, shard):
 
         def objective(params):
             model = eqx.combine(params, static)
+            if with_step:
+                return loss_fn(model, batch, loss_key, state.step)
             return loss_fn(model, batch, loss_key)
 
         loss, grads = jax.value_and_grad(objective)(state.params)
@@ -111,6 +113,7 @@ def train(
     resume: bool = True,
     progress_bar: bool = True,
     stop_after: int | None = None,
+    with_step: bool = False,
 ) -> TrainResult:
     """Train `model` (any Equinox module / pytree) by minimising `loss_fn` with `optimizer`.
 
@@ -127,6 +130,8 @@ def train(
       If it exists and `resume` is true, training continues from it exactly; a corrupt or
       mismatched checkpoint raises `CheckpointError`.
     - `stop_after`: stop after this many steps in this call (for tests and time budgets).
+    - `with_step`: call `loss_fn(model, batch, key, step)` instead, for schedules in the loss
+      (temperature or KL annealing); `step` is a traced int32 counting from 0.
 
     **Returns:** a `TrainResult`.
     """
@@ -157,7 +162,7 @@ def train(
             meta = {"losses": losses, "evals": evals, "best": best, "stale": stale, "stopped_early": stopped_early}
             save_checkpoint(path, state, meta)
 
-    step_fn = _make_step(static, loss_fn, optimizer, batch_fn, key, _batch_sharding(batch_fn, key))
+    step_fn = _make_step(static, loss_fn, optimizer, batch_fn, key, _batch_sharding(batch_fn, key), with_step)
     first = int(state.step)
     last = num_steps if stop_after is None else min(num_steps, first + stop_after)
     bar = None

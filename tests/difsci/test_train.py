@@ -209,3 +209,17 @@ def test_set_host_device_count():
     assert out.split() == ["3", "late", "True"]
     with pytest.raises(ValueError, match="positive integer"):
         ds.set_host_device_count(0)
+
+
+def test_loss_can_see_the_step(key):
+
+    def loss(model, batch, key, step):
+        # A schedule in the loss: the weight of the quadratic doubles after step 10.
+        weight = jnp.where(step < 10, 1.0, 2.0)
+        return weight * quadratic(model, batch, key)
+
+    result = ds.train(Linear(jnp.zeros(3)), loss, optax.sgd(0.01), key, num_steps=20, with_step=True, progress_bar=False)
+    ref = ds.train(Linear(jnp.zeros(3)), quadratic, optax.sgd(0.01), key, num_steps=10, progress_bar=False)
+    np.testing.assert_allclose(result.losses[:10], ref.losses, rtol=1e-12)
+    w10 = ds.train(Linear(jnp.zeros(3)), loss, optax.sgd(0.01), key, num_steps=11, with_step=True, progress_bar=False)
+    np.testing.assert_allclose(w10.losses[10], 2 * float(quadratic(ref.model, None, None)), rtol=1e-12)
