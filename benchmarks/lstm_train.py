@@ -134,7 +134,7 @@ def main(argv=None):
         metrics,
         f"2-layer LSTM hidden {hidden}, vocab {len(vocab.chars)}, batch {batch_size}, seq {seq_len}, "
         "float32, Adam(2e-3), same initial weights and batch, loss and gradients checked equal; "
-        f"difsci splits the batch over {jax.device_count()} CPU devices, PyTorch uses {torch.get_num_threads()} threads",
+        f"difsci splits the batch over {jax.device_count()} {jax.devices()[0].platform} devices, PyTorch runs on the CPU with {torch.get_num_threads()} threads",
     )
     return metrics
 
