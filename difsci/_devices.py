@@ -1,10 +1,9 @@
 """Spreading a batch axis (shots, pixels, chains, data) over every device.
 
-`sharded_vmap(fn)` is `vmap(fn)` whose batch is split evenly over all devices: each device
-runs `vmap` on its own slice, so lanes on one device never wait for another's (which matters
-for adaptive ODE solves and NUTS trees, whose loops run until their slowest lane is done).
-A batch that does not divide evenly is padded with copies of its first element and trimmed.
-With one device it is exactly `jax.vmap(fn)`.
+`sharded_vmap(fn)` is `vmap(fn)` whose batch is split evenly over all devices: the batch is
+placed across a one-axis device mesh and XLA's SPMD partitioner runs each device's slice
+where it lives. A batch that does not divide evenly is padded with copies of its first
+element and trimmed. With one device it is exactly `jax.vmap(fn)`.
 """
 
 import functools
@@ -87,15 +86,12 @@ def sharded_vmap(
             jax.tree_util.tree_map(lambda x: _pad(jnp.asarray(x), padded), arg) if ax == 0 else arg
             for arg, ax in zip(args, axes)
         )
-        specs = tuple(P(BATCH_AXIS) if ax == 0 else P() for ax in axes)
-        mapped = jax.shard_map(
-            jax.vmap(fn, in_axes=tuple(axes)),
-            mesh=mesh,
-            in_specs=specs,
-            out_specs=P(BATCH_AXIS),
-            check_vma=False,
+        sharding = NamedSharding(mesh, P(BATCH_AXIS))
+        args = tuple(
+            jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), arg) if ax == 0 else arg
+            for arg, ax in zip(args, axes)
         )
-        out = jax.jit(mapped)(*args)
+        out = jax.jit(jax.vmap(fn, in_axes=tuple(axes)))(*args)
         return jax.tree_util.tree_map(lambda x: x[:size], out)
 
     return wrapped

@@ -1,0 +1,154 @@
+"""The pieces every simulator is built from: one phase of an ODE solved until an event.
+
+A multi-phase simulator (a trebuchet: on the ground, swinging, flying) is a chain of
+`solve_phase` calls, each starting where the last one's event fired. Failures are not
+exceptions inside `jit`: each phase returns `ok`, and simulators turn the flags into one
+clear error (`throw=True`) or NaN results that a sampler can reject (`throw=False`).
+"""
+
+from collections.abc import Callable
+
+import diffrax as dfx
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optimistix as optx
+from jaxtyping import Array, Bool, Float, PyTree
+
+
+class SolverSettings(eqx.Module):
+    """How phases are integrated: adaptive Tsit5 with a PID step-size controller.
+
+    `max_steps` bounds each phase; `adjoint` chooses how reverse-mode gradients are taken
+    (diffrax's `RecursiveCheckpointAdjoint` with `checkpoints` stored steps by default:
+    enough to keep the backward pass to a couple of forward passes for these short solves).
+    """
+
+    rtol: float = 1e-7
+    atol: float = 1e-7
+    max_steps: int = eqx.field(static=True, default=512)
+    checkpoints: int | None = eqx.field(static=True, default=None)
+    mode: str = eqx.field(static=True, default="reverse")
+    solver: dfx.AbstractSolver = dfx.Tsit5()
+
+    def __check_init__(self):
+        if self.mode not in ("reverse", "forward", "both"):
+            raise ValueError(f"SolverSettings: `mode` must be 'reverse', 'forward' or 'both', got {self.mode!r}")
+
+    def adjoint(self) -> dfx.AbstractAdjoint:
+        if self.mode == "forward":
+            return dfx.ForwardMode()
+        if self.mode == "both":
+            return dfx.DirectAdjoint()
+        checkpoints = self.max_steps if self.checkpoints is None else self.checkpoints
+        return dfx.RecursiveCheckpointAdjoint(checkpoints=checkpoints)
+
+
+class PhaseResult(eqx.Module):
+    """End of one phase: its event time, the state there, and whether it really ended there.
+
+    `ok` is False when the solver failed (e.g. ran out of steps) or the event did not fire
+    before `t_max`. `solution` is diffrax's, with a dense interpolant for plotting.
+    """
+
+    t_end: Float[Array, ""]
+    y_end: PyTree
+    ok: Bool[Array, ""]
+    solution: dfx.Solution
+
+
+def solve_phase(
+    vector_field: Callable,
+    y0: PyTree,
+    t0: Float[Array, ""] | float,
+    t_max: float,
+    args: PyTree,
+    event: Callable,
+    *,
+    settings: SolverSettings = SolverSettings(),
+    direction: bool | None = None,
+    dense: bool = False,
+) -> PhaseResult:
+    """Integrate `dy/dt = vector_field(t, y, args)` from `t0` until `event(t, y, args)` crosses 0.
+
+    The event time is root-found (Newton), so the end state is a smooth function of every
+    input and gradients flow through it. The phase fails (`ok = False`) if the event does not
+    fire within `t_max` seconds or the solver gives up.
+    """
+    sol = dfx.diffeqsolve(
+        dfx.ODETerm(vector_field),
+        settings.solver,
+        t0,
+        t0 + t_max,
+        None,
+        y0,
+        args,
+        saveat=dfx.SaveAt(t1=True, dense=dense),
+        stepsize_controller=dfx.PIDController(rtol=settings.rtol, atol=settings.atol),
+        event=dfx.Event(lambda t, y, args, **kw: event(t, y, args), optx.Newton(1e-12, 1e-12), direction),
+        max_steps=settings.max_steps,
+        adjoint=settings.adjoint(),
+        throw=False,
+    )
+    ok = (sol.result == dfx.RESULTS.event_occurred) & jnp.asarray(sol.event_mask)
+    y_end = jax.tree_util.tree_map(lambda x: x[-1], sol.ys)
+    return PhaseResult(sol.ts[-1], y_end, ok, sol)
+
+
+def raise_on_failure(value: Array, codes, messages: tuple[str, ...]) -> Array:
+    """Attach an error to `value`: code 0 is success, code i >= 1 raises `messages[i - 1]`."""
+    codes = jnp.asarray(codes)
+    return eqx.branched_error_if(value, codes > 0, jnp.maximum(codes - 1, 0), messages)
+
+
+class PhasesResult(eqx.Module):
+    """Ends of a chain of phases: one row per phase (see `solve_phases`)."""
+
+    t_end: Float[Array, " p"]
+    y_end: Float[Array, "p n"]
+    ok: Bool[Array, " p"]
+    solution: dfx.Solution
+
+
+def solve_phases(
+    vector_fields: tuple[Callable, ...],
+    events: tuple[Callable, ...],
+    transitions: tuple[Callable, ...],
+    y0: Float[Array, " n"],
+    t0: float,
+    t_max: tuple[float, ...],
+    args: PyTree,
+    *,
+    settings: SolverSettings = SolverSettings(),
+    dense: bool = False,
+) -> PhasesResult:
+    """Solve phase after phase, each until its event, all on one state vector.
+
+    Phase i integrates `vector_fields[i](t, y, args)` until `events[i](t, y, args)` crosses
+    zero (root-found), then `transitions[i](t, y, args)` gives the next phase's start state.
+    The phases run as one `lax.scan` over a single `diffeqsolve`, so a many-phase simulator
+    compiles (and differentiates) like a one-phase one. A phase only starts if the previous
+    one ended well; `ok[i]` says whether phase i did.
+    """
+    num = len(vector_fields)
+    if not (len(events) == len(transitions) == len(t_max) == num):
+        raise ValueError("solve_phases: need one event, transition and t_max per vector field")
+    durations = jnp.asarray(t_max, float)
+
+    def field(t, y, a):
+        phase, user_args = a
+        return jax.lax.switch(phase, vector_fields, t, y, user_args)
+
+    def event(t, y, a):
+        phase, user_args = a
+        return jax.lax.switch(phase, events, t, y, user_args)
+
+    def body(carry, phase):
+        t, y, still_ok = carry
+        result = solve_phase(field, y, t, durations[phase], (phase, args), event, settings=settings, dense=dense)
+        ok = still_ok & result.ok
+        y_next = jax.lax.switch(phase, transitions, result.t_end, result.y_end, args)
+        return (result.t_end, y_next, ok), (result.t_end, result.y_end, ok, result.solution)
+
+    _, (t_end, y_end, ok, solution) = jax.lax.scan(body, (jnp.asarray(t0, float), y0, jnp.asarray(True)), jnp.arange(num))
+    return PhasesResult(t_end, y_end, ok, solution)

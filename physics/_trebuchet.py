@@ -1,0 +1,421 @@
+"""The counterweight trebuchet with a sling (the model of Trebuchet.jl / virtualtrebuchet.com).
+
+Three phases, each solved by diffrax and ended by a root-found event: the projectile slides
+along the ground until the sling lifts it, swings in the sling until its velocity points at
+the release angle, then flies with quadratic drag relative to the wind until it lands.
+Equations: see ../shared/TREBUCHET.md (the equations of virtualtrebuchet.com as used by
+Trebuchet.jl). Units are SI throughout; angles in radians.
+"""
+
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, ArrayLike
+
+import difsci as ds
+
+from ._solve import SolverSettings, raise_on_failure, solve_phases
+
+FOOT = 0.3048  # m
+POUND = 0.45359237  # kg
+
+FAILURES = (
+    "Trebuchet: the counterweight is too light to lift the projectile (the sling would have to "
+    "push it: normal force < 0 at the first instant); use a heavier `counterweight_mass`",
+    "Trebuchet: the projectile never lifted off the ground; check the geometry and the counterweight",
+    "Trebuchet: the release angle was never reached while the projectile swung in the sling; "
+    "choose a `release_angle` the sling actually passes through (typically 0 to pi/2)",
+    "Trebuchet: the projectile never landed (or the flight solve ran out of steps); check the wind "
+    "and the settings, or raise SolverSettings.max_steps",
+)
+
+
+class TrebuchetState(eqx.Module):
+    """Angles (rad) and rates (rad/s): arm, weight (relative to arm), sling (relative to arm)."""
+
+    arm: Float[Array, ""]
+    weight: Float[Array, ""]
+    sling: Float[Array, ""]
+    arm_rate: Float[Array, ""]
+    weight_rate: Float[Array, ""]
+    sling_rate: Float[Array, ""]
+
+
+class Shot(eqx.Module):
+    """A whole shot, for plotting and analysis (see `Trebuchet.simulate`).
+
+    Times in s, positions in m relative to the pivot (ground at y = -pivot_height).
+    `arm_times`/`arm_states` sample the ground and sling phases; `flight_times`/`flight`
+    sample the flight as rows (x, y, vx, vy).
+    """
+
+    distance: Float[Array, ""]
+    lift_off_time: Float[Array, ""]
+    release_time: Float[Array, ""]
+    landing_time: Float[Array, ""]
+    release_speed: Float[Array, ""]
+    release_direction: Float[Array, ""]
+    arm_times: Float[Array, " n"]
+    arm_states: TrebuchetState
+    flight_times: Float[Array, " n"]
+    flight: Float[Array, "n 4"]
+    ok: Bool[Array, ""]
+    failure: Array
+
+
+class Trebuchet(eqx.Module):
+    """A hinged-counterweight trebuchet with a sling; every constant is differentiable.
+
+    **Fields** (SI units): `pivot_height` a (m), `long_arm` b (m), `short_arm` c (m),
+    `weight_arm` d (hinge to counterweight centre, m), `sling_length` e (m),
+    `projectile_radius` (m), `arm_mass`, `projectile_mass` (kg), `arm_inertia`,
+    `weight_inertia` (kg m^2), `air_density` (kg/m^3), `drag_coefficient`, `gravity` (m/s^2),
+    and `trebuchet_jl_inertias` (static): bind the two inertias the way Trebuchet.jl does.
+
+    `Trebuchet()` uses Trebuchet.jl's constants with the inertias bound correctly;
+    `Trebuchet.from_trebuchet_jl()` reproduces Trebuchet.jl's numbers.
+    """
+
+    pivot_height: Float[Array, ""]
+    long_arm: Float[Array, ""]
+    short_arm: Float[Array, ""]
+    weight_arm: Float[Array, ""]
+    sling_length: Float[Array, ""]
+    projectile_radius: Float[Array, ""]
+    arm_mass: Float[Array, ""]
+    projectile_mass: Float[Array, ""]
+    arm_inertia: Float[Array, ""]
+    weight_inertia: Float[Array, ""]
+    air_density: Float[Array, ""]
+    drag_coefficient: Float[Array, ""]
+    gravity: Float[Array, ""]
+    trebuchet_jl_inertias: bool = eqx.field(static=True)
+    settings: SolverSettings
+
+    def __init__(
+        self,
+        *,
+        pivot_height: ArrayLike = 5.0 * FOOT,
+        long_arm: ArrayLike = 6.792 * FOOT,
+        short_arm: ArrayLike = 1.75 * FOOT,
+        weight_arm: ArrayLike = 2.0 * FOOT,
+        sling_length: ArrayLike = 6.833 * FOOT,
+        projectile_radius: ArrayLike = 0.1245 * FOOT,
+        arm_mass: ArrayLike = 10.65 * POUND,
+        projectile_mass: ArrayLike = 0.328 * POUND,
+        arm_inertia: ArrayLike | None = None,
+        weight_inertia: ArrayLike = 1.0 * POUND * FOOT**2,
+        air_density: ArrayLike = 1.0,
+        drag_coefficient: ArrayLike = 1.0,
+        gravity: ArrayLike = 9.80665,
+        trebuchet_jl_inertias: bool = False,
+        settings: SolverSettings = SolverSettings(),
+    ):
+        def positive(name, value):
+            return ds.check(value, jnp.isfinite(value) & (jnp.asarray(value) > 0), f"Trebuchet: `{name}` must be > 0 and finite")
+
+        self.pivot_height = positive("pivot_height", jnp.asarray(pivot_height, float))
+        self.long_arm = positive("long_arm", jnp.asarray(long_arm, float))
+        self.long_arm = ds.check(
+            self.long_arm, self.long_arm > self.pivot_height, "Trebuchet: `long_arm` must be longer than `pivot_height`"
+        )
+        self.short_arm = positive("short_arm", jnp.asarray(short_arm, float))
+        self.weight_arm = positive("weight_arm", jnp.asarray(weight_arm, float))
+        self.sling_length = positive("sling_length", jnp.asarray(sling_length, float))
+        self.projectile_radius = positive("projectile_radius", jnp.asarray(projectile_radius, float))
+        self.arm_mass = positive("arm_mass", jnp.asarray(arm_mass, float))
+        self.projectile_mass = positive("projectile_mass", jnp.asarray(projectile_mass, float))
+        if arm_inertia is None:
+            arm_inertia = self.arm_mass * (self.long_arm + self.short_arm) ** 2 / 12
+        self.arm_inertia = positive("arm_inertia", jnp.asarray(arm_inertia, float))
+        self.weight_inertia = positive("weight_inertia", jnp.asarray(weight_inertia, float))
+        self.air_density = ds.check(jnp.asarray(air_density, float), jnp.asarray(air_density) >= 0, "Trebuchet: `air_density` must be >= 0")
+        self.drag_coefficient = ds.check(jnp.asarray(drag_coefficient, float), jnp.asarray(drag_coefficient) >= 0, "Trebuchet: `drag_coefficient` must be >= 0")
+        self.gravity = positive("gravity", jnp.asarray(gravity, float))
+        self.trebuchet_jl_inertias = trebuchet_jl_inertias
+        self.settings = settings
+
+    @classmethod
+    def from_trebuchet_jl(cls, **overrides) -> "Trebuchet":
+        """Trebuchet.jl's preset: its constants, and its binding of the two inertias."""
+        return cls(trebuchet_jl_inertias=True, **overrides)
+
+    # --- equations of motion -----------------------------------------------------------
+
+    def _inertias(self):
+        # Trebuchet.jl passes the weight's inertia where the arm's belongs and vice versa.
+        if self.trebuchet_jl_inertias:
+            return self.weight_inertia, self.arm_inertia
+        return self.arm_inertia, self.weight_inertia
+
+    @property
+    def arm_centre(self) -> Float[Array, ""]:
+        """Distance from the pivot to the arm's centre of mass (m)."""
+        return (self.long_arm - self.short_arm) / 2
+
+    def initial_state(self) -> TrebuchetState:
+        theta0 = jnp.arcsin(self.pivot_height / self.long_arm)
+        arm = jnp.pi / 2 + theta0
+        zero = jnp.zeros_like(arm)
+        return TrebuchetState(arm, -arm, jnp.pi - theta0, zero, zero, zero)
+
+    def projectile_position(self, s: TrebuchetState) -> Float[Array, "2"]:
+        b, e = self.long_arm, self.sling_length
+        return jnp.stack([-b * jnp.sin(s.arm) - e * jnp.sin(s.arm + s.sling), b * jnp.cos(s.arm) + e * jnp.cos(s.arm + s.sling)])
+
+    def projectile_velocity(self, s: TrebuchetState) -> Float[Array, "2"]:
+        b, e = self.long_arm, self.sling_length
+        total = s.sling_rate + s.arm_rate
+        return jnp.stack(
+            [
+                -e * total * jnp.cos(s.sling + s.arm) - b * s.arm_rate * jnp.cos(s.arm),
+                -e * total * jnp.sin(s.sling + s.arm) - b * s.arm_rate * jnp.sin(s.arm),
+            ]
+        )
+
+    def _ground_accelerations(self, s: TrebuchetState, m_w):
+        """Phase 1: (dAw, dWw, dSw) with the projectile constrained to the ground."""
+        b, c, d, e, g = self.long_arm, self.short_arm, self.weight_arm, self.sling_length, self.gravity
+        m_a, m_p = self.arm_mass, self.projectile_mass
+        i_a, i_w = self._inertias()
+        l_cg = self.arm_centre
+        aq, wq, sq, aw, ww, sw = s.arm, s.weight, s.sling, s.arm_rate, s.weight_rate, s.sling_rate
+        S, C = jnp.sin, jnp.cos
+        s_as = S(aq + sq)
+        m11 = (
+            -m_p * b**2 * (-1 + 2 * S(aq) * C(sq) / s_as)
+            + i_a + i_w + m_a * l_cg**2
+            + m_p * b**2 * S(aq) ** 2 / s_as**2
+            + m_w * (c**2 + d**2 + 2 * c * d * C(wq))
+        )
+        m12 = i_w + d * m_w * (d + c * C(wq))
+        m22 = i_w + m_w * d**2
+        k = C(aq + sq) * sw * (sw + 2 * aw) / s_as + (C(aq + sq) / s_as + b * C(aq) / (e * s_as)) * aw**2
+        r1 = (
+            g * l_cg * m_a * S(aq)
+            + b * e * m_p * (S(sq) * (aw + sw) ** 2 + C(sq) * k)
+            + b * m_p * S(aq) * (b * S(sq) * aw**2 - e * k) / s_as
+            - g * m_w * (c * S(aq) + d * S(aq + wq))
+            - c * d * m_w * S(wq) * (aw**2 - (aw + ww) ** 2)
+        )
+        r2 = -d * m_w * (g * S(aq + wq) + c * S(wq) * aw**2)
+        det = m11 * m22 - m12**2
+        daw = (m22 * r1 - m12 * r2) / det
+        dww = (m11 * r2 - m12 * r1) / det
+        dsw = -k - (b * S(aq) + e * s_as) * daw / (e * s_as)
+        return daw, dww, dsw
+
+    def _swing_accelerations(self, s: TrebuchetState, m_w):
+        """Phase 2: (dAw, dWw, dSw) with the projectile swinging freely in the sling."""
+        b, c, d, e, g = self.long_arm, self.short_arm, self.weight_arm, self.sling_length, self.gravity
+        m_a, m_p = self.arm_mass, self.projectile_mass
+        i_a, i_w = self._inertias()
+        l_cg = self.arm_centre
+        aq, wq, sq, aw, ww, sw = s.arm, s.weight, s.sling, s.arm_rate, s.weight_rate, s.sling_rate
+        S, C = jnp.sin, jnp.cos
+        m11 = i_a + i_w + m_a * l_cg**2 + m_p * (b**2 + e**2 + 2 * b * e * C(sq)) + m_w * (c**2 + d**2 + 2 * c * d * C(wq))
+        m12 = i_w + d * m_w * (d + c * C(wq))
+        m13 = e * m_p * (e + b * C(sq))
+        m22 = i_w + m_w * d**2
+        m33 = m_p * e**2
+        r1 = (
+            g * l_cg * m_a * S(aq)
+            + g * m_p * (b * S(aq) + e * S(aq + sq))
+            - g * m_w * (c * S(aq) + d * S(aq + wq))
+            - b * e * m_p * S(sq) * (aw**2 - (aw + sw) ** 2)
+            - c * d * m_w * S(wq) * (aw**2 - (aw + ww) ** 2)
+        )
+        r2 = -d * m_w * (g * S(aq + wq) + c * S(wq) * aw**2)
+        r3 = e * m_p * (g * S(aq + sq) - b * S(sq) * aw**2)
+        mass = jnp.array([[m11, m12, m13], [m12, m22, 0.0 * m12], [m13, 0.0 * m13, m33]])
+        return jnp.linalg.solve(mass, jnp.stack([r1, r2, r3]))
+
+    def _ground_field(self, t, s: TrebuchetState, m_w):
+        daw, dww, dsw = self._ground_accelerations(s, m_w)
+        return TrebuchetState(s.arm_rate, s.weight_rate, s.sling_rate, daw, dww, dsw)
+
+    def _swing_field(self, t, s: TrebuchetState, m_w):
+        daw, dww, dsw = self._swing_accelerations(s, m_w)
+        return TrebuchetState(s.arm_rate, s.weight_rate, s.sling_rate, daw, dww, dsw)
+
+    def _normal_force(self, s: TrebuchetState, m_w):
+        """(T_n, lift-off function m_P g - T_n cos(theta_s)) in phase 1."""
+        b, e = self.long_arm, self.sling_length
+        daw, _, dsw = self._ground_accelerations(s, m_w)
+        aq, sq, aw, sw = s.arm, s.sling, s.arm_rate, s.sling_rate
+        total = aw + sw
+        a_x = (
+            b * aw**2 * jnp.sin(aq) - b * daw * jnp.cos(aq)
+            + e * total**2 * jnp.sin(aq + sq) - e * (daw + dsw) * jnp.cos(aq + sq)
+        )
+        theta_s = aq + sq - jnp.pi
+        t_n = -a_x * self.projectile_mass / jnp.sin(theta_s)
+        return t_n, self.projectile_mass * self.gravity - t_n * jnp.cos(theta_s)
+
+    def _flight_field(self, t, y, wind):
+        k = self.air_density * self.drag_coefficient * jnp.pi * self.projectile_radius**2 / (2 * self.projectile_mass)
+        x, h, vx, vy = y
+        speed = jnp.sqrt(vy**2 + (wind - vx) ** 2)
+        return jnp.stack([vx, vy, -k * (vx - wind) * speed, -self.gravity - k * vy * speed])
+
+    def energy(self, s: TrebuchetState, counterweight_mass: ArrayLike) -> Float[Array, ""]:
+        """Kinetic + potential energy (J) of arm, counterweight and projectile on the arm."""
+        b, c, d, e, g = self.long_arm, self.short_arm, self.weight_arm, self.sling_length, self.gravity
+        m_a, m_p, m_w = self.arm_mass, self.projectile_mass, counterweight_mass
+        i_a, i_w = self._inertias()
+        l_cg = self.arm_centre
+        aq, wq, sq = s.arm, s.weight, s.sling
+        C = jnp.cos
+        m11 = i_a + i_w + m_a * l_cg**2 + m_p * (b**2 + e**2 + 2 * b * e * C(sq)) + m_w * (c**2 + d**2 + 2 * c * d * C(wq))
+        m12 = i_w + d * m_w * (d + c * C(wq))
+        m13 = e * m_p * (e + b * C(sq))
+        m22 = i_w + m_w * d**2
+        m33 = m_p * e**2
+        w = jnp.stack([s.arm_rate, s.weight_rate, s.sling_rate])
+        mass = jnp.array([[m11, m12, m13], [m12, m22, 0.0 * m12], [m13, 0.0 * m13, m33]])
+        kinetic = 0.5 * w @ mass @ w
+        potential = g * (m_a * l_cg * C(aq) - m_w * (c * C(aq) + d * C(aq + wq)) + m_p * (b * C(aq) + e * C(aq + sq)))
+        return kinetic + potential
+
+    # --- the shot -----------------------------------------------------------------------
+
+    def _validate_settings(self, counterweight_mass, release_angle, wind):
+        m_w = ds.check(
+            jnp.asarray(counterweight_mass, float),
+            jnp.isfinite(counterweight_mass) & (jnp.asarray(counterweight_mass) > 0),
+            "Trebuchet: `counterweight_mass` (kg) must be > 0 and finite",
+        )
+        r = ds.check(
+            jnp.asarray(release_angle, float),
+            jnp.abs(jnp.asarray(release_angle)) < jnp.pi / 2,
+            "Trebuchet: `release_angle` (rad) must lie in (-pi/2, pi/2)",
+        )
+        w = ds.check(jnp.asarray(wind, float), jnp.isfinite(wind), "Trebuchet: `wind` (m/s) must be finite")
+        return m_w, r, w
+
+    def _state(self, y: Float[Array, "6"]) -> TrebuchetState:
+        return TrebuchetState(*y)
+
+    def _phase_fields(self):
+        """The three phases on one 6-vector: angles and rates, then (x, y, vx, vy, 0, 0) in flight."""
+
+        def ground(t, y, a):
+            s = self._state(y)
+            return jnp.stack([s.arm_rate, s.weight_rate, s.sling_rate, *self._ground_accelerations(s, a[0])])
+
+        def swing(t, y, a):
+            s = self._state(y)
+            return jnp.concatenate([jnp.stack([s.arm_rate, s.weight_rate, s.sling_rate]), self._swing_accelerations(s, a[0])])
+
+        def flight(t, y, a):
+            return jnp.concatenate([self._flight_field(t, y[:4], a[2]), jnp.zeros(2)])
+
+        def lift_off(t, y, a):
+            return self._normal_force(self._state(y), a[0])[1]
+
+        def release(t, y, a):
+            v = self.projectile_velocity(self._state(y))
+            r = a[1]
+            return (v[1] * jnp.cos(r) - v[0] * jnp.sin(r)) / jnp.sqrt(v[0] ** 2 + v[1] ** 2 + 1e-30)
+
+        def landing(t, y, a):
+            return y[1] + self.pivot_height
+
+        def keep(t, y, a):
+            return y
+
+        def let_go(t, y, a):
+            s = self._state(y)
+            return jnp.concatenate([self.projectile_position(s), self.projectile_velocity(s), jnp.zeros(2)])
+
+        return (ground, swing, flight), (lift_off, release, landing), (keep, let_go, keep)
+
+    def _run(self, counterweight_mass, release_angle, wind, dense):
+        m_w, r, w = self._validate_settings(counterweight_mass, release_angle, wind)
+        s0 = self.initial_state()
+        t_n0, _ = self._normal_force(s0, m_w)
+        fields, events, transitions = self._phase_fields()
+        y0 = jnp.stack([s0.arm, s0.weight, s0.sling, s0.arm_rate, s0.weight_rate, s0.sling_rate])
+        phases = solve_phases(
+            fields, events, transitions, y0, 0.0, (5.0, 5.0, 60.0), (m_w, r, w), settings=self.settings, dense=dense
+        )
+        # The release condition also vanishes moving the opposite way (angle r + pi): that is no release.
+        v = self.projectile_velocity(self._state(phases.y_end[1]))
+        forward = v[0] * jnp.cos(r) + v[1] * jnp.sin(r) > 0
+        ok = phases.ok & jnp.array([True, True, True]).at[1].set(forward).at[2].set(forward)
+        failure = jnp.where(t_n0 < 0, 1, jnp.where(~ok[0], 2, jnp.where(~ok[1], 3, jnp.where(~ok[2], 4, 0))))
+        return phases, failure
+
+    def shoot(
+        self,
+        counterweight_mass: Float[ArrayLike, ""],
+        release_angle: Float[ArrayLike, ""],
+        wind: Float[ArrayLike, ""] = 0.0,
+        *,
+        throw: bool = True,
+    ) -> Float[Array, ""]:
+        """Landing distance (m, from the pivot) for a counterweight (kg), release angle (rad,
+        direction of the projectile's velocity above the horizontal) and wind (m/s, + = tailwind).
+
+        A shot that cannot be made (counterweight too light, release never reached, solver out
+        of steps) raises an error with its cause; with `throw=False` it returns NaN instead,
+        so that e.g. a sampler can reject it.
+        """
+        phases, failure = self._run(counterweight_mass, release_angle, wind, dense=False)
+        distance = phases.y_end[2, 0]
+        if throw:
+            return raise_on_failure(distance, failure, FAILURES)
+        return jnp.where(failure == 0, distance, jnp.nan)
+
+    def simulate(
+        self,
+        counterweight_mass: Float[ArrayLike, ""],
+        release_angle: Float[ArrayLike, ""],
+        wind: Float[ArrayLike, ""] = 0.0,
+        *,
+        num_points: int = 200,
+        throw: bool = True,
+    ) -> Shot:
+        """The whole shot: event times, release speed and direction, sampled trajectories."""
+        phases, failure = self._run(counterweight_mass, release_angle, wind, dense=True)
+        sols = [jax.tree_util.tree_map(lambda x: x[i], phases.solution) for i in range(3)]
+        t_lift, t_release, t_land = phases.t_end
+        frac = jnp.linspace(0.0, 1.0, num_points)
+        t_ground = t_lift * frac
+        t_swing = t_lift + (t_release - t_lift) * frac
+        arm_times = jnp.concatenate([t_ground, t_swing])
+        ys = jnp.concatenate([jax.vmap(sols[0].evaluate)(t_ground), jax.vmap(sols[1].evaluate)(t_swing)])
+        states = TrebuchetState(*ys.T)
+        flight_times = t_release + (t_land - t_release) * frac
+        path = jax.vmap(sols[2].evaluate)(flight_times)[:, :4]
+        v = self.projectile_velocity(self._state(phases.y_end[1]))
+        distance = phases.y_end[2, 0]
+        if throw:
+            distance = raise_on_failure(distance, failure, FAILURES)
+        return Shot(
+            distance=jnp.where(failure == 0, distance, jnp.nan),
+            lift_off_time=t_lift,
+            release_time=t_release,
+            landing_time=t_land,
+            release_speed=jnp.sqrt(v @ v),
+            release_direction=jnp.arctan2(v[1], v[0]),
+            arm_times=arm_times,
+            arm_states=states,
+            flight_times=flight_times,
+            flight=path,
+            ok=failure == 0,
+            failure=failure,
+        )
+
+
+def pounds(mass_lb: ArrayLike) -> Array:
+    """Pounds to kilograms."""
+    return jnp.asarray(mass_lb) * POUND
+
+
+def degrees(angle_deg: ArrayLike) -> Array:
+    """Degrees to radians."""
+    return jnp.deg2rad(jnp.asarray(angle_deg))
+
+
