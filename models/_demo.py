@@ -61,11 +61,18 @@ def probabilistic_section(out_dir: Path, key) -> dict:
     }
 
 
+def trebuchet_section(out_dir: Path, key) -> dict:
+    """Aim the trebuchet at 75 m in a 3 m/s headwind by Levenberg-Marquardt through diffrax."""
+    import physics
+
+    return physics.demo_aimed_shot(out_dir, target=75.0, wind=-3.0)
+
+
 def run_demo(out_dir: str | Path = "difsci-demo", quick: bool = False) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     key = jax.random.key(0)
-    sections = {"probabilistic": probabilistic_section}
+    sections = {"probabilistic": probabilistic_section, "trebuchet": trebuchet_section}
     summary = {"devices": [str(d) for d in jax.devices()], "quick": quick}
     for name, section in sections.items():
         start = time.perf_counter()

@@ -6,6 +6,10 @@ from ._solve import raise_on_failure as raise_on_failure
 from ._solve import solve_phase as solve_phase
 from ._solve import PhasesResult as PhasesResult
 from ._solve import solve_phases as solve_phases
+from ._aim import AimResult as AimResult
+from ._aim import aim as aim
+from ._demo import demo_aimed_shot as demo_aimed_shot
+from ._plot import plot_shot as plot_shot
 from ._trebuchet import FOOT as FOOT
 from ._trebuchet import POUND as POUND
 from ._trebuchet import Shot as Shot

@@ -24,8 +24,8 @@ class SolverSettings(eqx.Module):
     enough to keep the backward pass to a couple of forward passes for these short solves).
     """
 
-    rtol: float = 1e-7
-    atol: float = 1e-7
+    rtol: float = eqx.field(static=True, default=1e-7)
+    atol: float = eqx.field(static=True, default=1e-7)
     max_steps: int = eqx.field(static=True, default=512)
     checkpoints: int | None = eqx.field(static=True, default=None)
     mode: str = eqx.field(static=True, default="reverse")
@@ -75,6 +75,10 @@ def solve_phase(
     input and gradients flow through it. The phase fails (`ok = False`) if the event does not
     fire within `t_max` seconds or the solver gives up.
     """
+    # Tolerances below the working precision cannot be met: in float32, stop at ~100 ulp.
+    eps = float(jnp.finfo(jnp.result_type(*jax.tree_util.tree_leaves(y0))).eps)
+    rtol, atol = max(settings.rtol, 100 * eps), max(settings.atol, 100 * eps)
+    root_tol = max(1e-12, 50 * eps)
     sol = dfx.diffeqsolve(
         dfx.ODETerm(vector_field),
         settings.solver,
@@ -84,8 +88,8 @@ def solve_phase(
         y0,
         args,
         saveat=dfx.SaveAt(t1=True, dense=dense),
-        stepsize_controller=dfx.PIDController(rtol=settings.rtol, atol=settings.atol),
-        event=dfx.Event(lambda t, y, args, **kw: event(t, y, args), optx.Newton(1e-12, 1e-12), direction),
+        stepsize_controller=dfx.PIDController(rtol=rtol, atol=atol),
+        event=dfx.Event(lambda t, y, args, **kw: event(t, y, args), optx.Newton(root_tol, root_tol), direction),
         max_steps=settings.max_steps,
         adjoint=settings.adjoint(),
         throw=False,

@@ -11,6 +11,7 @@ def test_demo_quick_writes_summary_and_pngs(tmp_path):
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     coin = summary["probabilistic"]
+    assert summary["trebuchet"]["miss_m"] < 0.01
     assert abs(coin["posterior_mean"] - coin["closed_form_mean"]) < 1e-3
     assert coin["max_density_error"] < 1e-2
     for section in summary.values():
@@ -29,3 +30,17 @@ def test_no_command_is_a_usage_error(capsys):
         main([])
     assert exc.value.code != 0
     assert "usage: difsci" in capsys.readouterr().err
+
+
+def test_trebuchet_aim_json(capsys):
+    assert main(["trebuchet", "aim", "--target", "75", "--wind", "-3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"counterweight_mass", "release_angle", "wind", "distance"}
+    assert out["wind"] == -3.0 and abs(out["distance"] - 75.0) < 0.01
+
+
+def test_trebuchet_aim_bad_target(capsys):
+    assert main(["trebuchet", "aim", "--target", "-2"]) == 2
+    assert "--target must be > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["trebuchet", "aim", "--wind", "3"])  # --target is required
