@@ -60,6 +60,13 @@ def sharded_vmap(
     equal `jax.vmap(fn)`'s: only where the work runs changes.
     """
 
+    compiled: dict[tuple, Callable] = {}  # one jitted vmap per in_axes pattern, reused across calls
+
+    def batched(axes):
+        if axes not in compiled:
+            compiled[axes] = jax.jit(jax.vmap(fn, in_axes=axes))
+        return compiled[axes]
+
     @functools.wraps(fn)
     def wrapped(*args):
         axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
@@ -80,7 +87,7 @@ def sharded_vmap(
         mesh = batch_mesh(devices)
         n = mesh.devices.size
         if n == 1:
-            return jax.vmap(fn, in_axes=tuple(axes))(*args)
+            return batched(tuple(axes))(*args)
         padded = -(-size // n) * n
         args = tuple(
             jax.tree_util.tree_map(lambda x: _pad(jnp.asarray(x), padded), arg) if ax == 0 else arg
@@ -91,7 +98,7 @@ def sharded_vmap(
             jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), arg) if ax == 0 else arg
             for arg, ax in zip(args, axes)
         )
-        out = jax.jit(jax.vmap(fn, in_axes=tuple(axes)))(*args)
+        out = batched(tuple(axes))(*args)
         return jax.tree_util.tree_map(lambda x: x[:size], out)
 
     return wrapped
