@@ -20,3 +20,8 @@ from ._vae import iwae_bound as iwae_bound
 from ._vae import minibatches as minibatches
 from ._vae import train_vae as train_vae
 from ._vae import vae_loss as vae_loss
+from ._surrogate import TrebuchetAimer as TrebuchetAimer
+from ._surrogate import evaluate_aimer as evaluate_aimer
+from ._surrogate import relative_miss as relative_miss
+from ._surrogate import sample_targets as sample_targets
+from ._surrogate import train_aimer as train_aimer

@@ -29,7 +29,21 @@ def _trebuchet_aim(args: argparse.Namespace) -> int:
         print(f"difsci trebuchet aim: --target must be > 0 metres, got {args.target}", file=sys.stderr)
         return 2
     trebuchet = physics.Trebuchet.from_trebuchet_jl() if args.preset == "trebuchet_jl" else physics.Trebuchet()
-    result = eqx.filter_jit(physics.aim)(trebuchet, args.target, args.wind)
+    if args.network:
+        from ._surrogate import TrebuchetAimer
+
+        like = TrebuchetAimer(args.hidden, key=jax.random.key(0))
+        try:
+            aimer = eqx.tree_deserialise_leaves(args.network, like)
+        except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
+            print(f"difsci trebuchet aim: cannot read network {args.network!r} (hidden={args.hidden}): {e}", file=sys.stderr)
+            return 2
+        mass, angle = aimer(jax.numpy.asarray(args.target), jax.numpy.asarray(args.wind))
+        distance = eqx.filter_jit(trebuchet.shoot)(mass, angle, args.wind, throw=False)
+        result = physics.AimResult(mass, angle, jax.numpy.asarray(args.wind), distance, jax.numpy.asarray(args.target),
+                                   abs(distance - args.target), abs(distance - args.target) <= 0.01 * args.target, 0)
+    else:
+        result = eqx.filter_jit(physics.aim)(trebuchet, args.target, args.wind)
     out = {
         "counterweight_mass": float(result.counterweight_mass),
         "release_angle": float(result.release_angle),
@@ -50,6 +64,35 @@ def _trebuchet_aim(args: argparse.Namespace) -> int:
     if not out["reachable"]:
         print("the target is unreachable within the settings' bounds; the closest shot is shown", file=sys.stderr)
         return 1
+    return 0
+
+
+def _trebuchet_train(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    import equinox as eqx
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import physics
+
+    from ._surrogate import evaluate_aimer, train_aimer
+
+    if args.steps < 1 or args.batch_size < 1:
+        print("difsci trebuchet train: --steps and --batch-size must be >= 1", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    trebuchet = physics.Trebuchet()
+    model, result = train_aimer(
+        trebuchet, jax.random.key(args.seed), num_steps=args.steps, batch_size=args.batch_size,
+        hidden=args.hidden, checkpoint_path=out / "aimer.ckpt",
+    )
+    eqx.tree_serialise_leaves(out / "aimer.eqx", model)
+    t, w = jax.numpy.meshgrid(jax.numpy.linspace(25.0, 95.0, 6), jax.numpy.linspace(-8.0, 8.0, 6))
+    stats = evaluate_aimer(model, trebuchet, t.ravel(), w.ravel())
+    print(json.dumps({**stats, "steps": result.step, "network": str(out / "aimer.eqx")}))
     return 0
 
 
@@ -76,7 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     aim.add_argument("--wind", type=float, default=0.0, help="wind speed (m/s, + = tailwind; default 0)")
     aim.add_argument("--preset", choices=["default", "trebuchet_jl"], default="default", help="physical preset (default: %(default)s)")
     aim.add_argument("--json", action="store_true", help="print one JSON object")
+    aim.add_argument("--network", help="aim with a trained network (from `difsci trebuchet train`) instead of solving")
+    aim.add_argument("--hidden", type=int, default=32, help="hidden width the network was trained with (default 32)")
     aim.set_defaults(func=_trebuchet_aim)
+    train = treb_sub.add_parser("train", help="train a network that aims the trebuchet, through the simulator")
+    train.add_argument("--steps", type=int, default=2000, help="Adam steps (default: %(default)s)")
+    train.add_argument("--batch-size", type=int, default=64, help="shots per step (default: %(default)s)")
+    train.add_argument("--hidden", type=int, default=32, help="hidden width (default: %(default)s)")
+    train.add_argument("--out", default="trebuchet-aimer", help="folder for the network and checkpoint")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(func=_trebuchet_train)
     return parser
 
 

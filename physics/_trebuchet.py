@@ -149,6 +149,14 @@ class Trebuchet(eqx.Module):
             return self.weight_inertia, self.arm_inertia
         return self.arm_inertia, self.weight_inertia
 
+    def _constants(self):
+        """(b, c, d, e, g, m_A, m_P, I_A, I_W, L_cg) in the notation of the equations."""
+        i_a, i_w = self._inertias()
+        return (
+            self.long_arm, self.short_arm, self.weight_arm, self.sling_length, self.gravity,
+            self.arm_mass, self.projectile_mass, i_a, i_w, self.arm_centre,
+        )
+
     @property
     def arm_centre(self) -> Float[Array, ""]:
         """Distance from the pivot to the arm's centre of mass (m)."""
@@ -176,10 +184,7 @@ class Trebuchet(eqx.Module):
 
     def _ground_accelerations(self, s: TrebuchetState, m_w):
         """Phase 1: (dAw, dWw, dSw) with the projectile constrained to the ground."""
-        b, c, d, e, g = self.long_arm, self.short_arm, self.weight_arm, self.sling_length, self.gravity
-        m_a, m_p = self.arm_mass, self.projectile_mass
-        i_a, i_w = self._inertias()
-        l_cg = self.arm_centre
+        b, c, d, e, g, m_a, m_p, i_a, i_w, l_cg = self._constants()
         aq, wq, sq, aw, ww, sw = s.arm, s.weight, s.sling, s.arm_rate, s.weight_rate, s.sling_rate
         S, C = jnp.sin, jnp.cos
         s_as = S(aq + sq)
@@ -208,10 +213,7 @@ class Trebuchet(eqx.Module):
 
     def _swing_accelerations(self, s: TrebuchetState, m_w):
         """Phase 2: (dAw, dWw, dSw) with the projectile swinging freely in the sling."""
-        b, c, d, e, g = self.long_arm, self.short_arm, self.weight_arm, self.sling_length, self.gravity
-        m_a, m_p = self.arm_mass, self.projectile_mass
-        i_a, i_w = self._inertias()
-        l_cg = self.arm_centre
+        b, c, d, e, g, m_a, m_p, i_a, i_w, l_cg = self._constants()
         aq, wq, sq, aw, ww, sw = s.arm, s.weight, s.sling, s.arm_rate, s.weight_rate, s.sling_rate
         S, C = jnp.sin, jnp.cos
         m11 = i_a + i_w + m_a * l_cg**2 + m_p * (b**2 + e**2 + 2 * b * e * C(sq)) + m_w * (c**2 + d**2 + 2 * c * d * C(wq))
@@ -262,10 +264,8 @@ class Trebuchet(eqx.Module):
 
     def energy(self, s: TrebuchetState, counterweight_mass: ArrayLike) -> Float[Array, ""]:
         """Kinetic + potential energy (J) of arm, counterweight and projectile on the arm."""
-        b, c, d, e, g = self.long_arm, self.short_arm, self.weight_arm, self.sling_length, self.gravity
-        m_a, m_p, m_w = self.arm_mass, self.projectile_mass, counterweight_mass
-        i_a, i_w = self._inertias()
-        l_cg = self.arm_centre
+        b, c, d, e, g, m_a, m_p, i_a, i_w, l_cg = self._constants()
+        m_w = counterweight_mass
         aq, wq, sq = s.arm, s.weight, s.sling
         C = jnp.cos
         m11 = i_a + i_w + m_a * l_cg**2 + m_p * (b**2 + e**2 + 2 * b * e * C(sq)) + m_w * (c**2 + d**2 + 2 * c * d * C(wq))

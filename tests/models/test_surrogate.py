@@ -1,0 +1,45 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import models
+import physics
+from models._cli import main
+
+
+def test_briefly_trained_aimer_beats_a_constant_guess(tmp_path, capsys):
+    trebuchet = physics.Trebuchet()
+    model, result = models.train_aimer(trebuchet, jax.random.key(0), num_steps=40, batch_size=16, hidden=8, learning_rate=2e-2, progress_bar=False)
+    targets = jnp.array([30.0, 50.0, 70.0, 90.0, 40.0, 80.0])
+    winds = jnp.array([0.0, -4.0, 3.0, 0.0, 5.0, -2.0])
+    trained = models.evaluate_aimer(model, trebuchet, targets, winds)
+    # The best constant guess: the settings that hit the middle target (60 m) without wind.
+    best = eqx.filter_jit(physics.aim)(trebuchet, 60.0, 0.0)
+    miss_constant = jnp.abs(
+        jax.vmap(lambda w: trebuchet.shoot(best.counterweight_mass, best.release_angle, w))(winds) - targets
+    ) / targets * 100
+    assert trained["mean_miss_percent"] < float(jnp.mean(miss_constant))
+    assert result.losses[-5:].mean() < result.losses[:5].mean()
+    mass, angle = jax.vmap(model)(targets, winds)
+    lo, hi = model.mass_bounds
+    assert np.all((np.asarray(mass) >= lo) & (np.asarray(mass) <= hi))
+
+    # Saved, loaded by the CLI, and used to aim.
+    path = tmp_path / "aimer.eqx"
+    eqx.tree_serialise_leaves(path, model)
+    assert main(["trebuchet", "aim", "--target", "70", "--wind", "3", "--network", str(path), "--hidden", "8", "--json"]) in (0, 1)
+    out = capsys.readouterr().out
+    import json
+
+    got = json.loads(out)
+    m, a = model(jnp.asarray(70.0), jnp.asarray(3.0))
+    np.testing.assert_allclose(got["counterweight_mass"], m, rtol=1e-12)
+    np.testing.assert_allclose(got["release_angle"], a, rtol=1e-12)
+    assert main(["trebuchet", "aim", "--target", "70", "--network", str(path), "--hidden", "16"]) == 2
+
+
+def test_aimer_bad_bounds(key):
+    with pytest.raises(ValueError, match="bounds"):
+        models.TrebuchetAimer(mass_bounds=(10.0, 5.0), key=key)
