@@ -176,26 +176,12 @@ def test_bad_arguments(kwargs, words, key):
 
 
 def test_data_parallel_over_four_devices_matches_one():
-    code = textwrap.dedent(
-        """
-        import jax
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp, numpy as np, optax, equinox as eqx
-        import difsci as ds
-        A = jnp.asarray(np.random.default_rng(0).normal(size=(64, 3)))
-        B = jnp.asarray(np.random.default_rng(1).normal(size=64))
-        def loss(w, rows, key):
-            return jnp.mean((A[rows] @ w - B[rows]) ** 2)
-        def batch_fn(key):
-            return jax.random.choice(key, 64, (16,), replace=False)
-        r = ds.train(jnp.zeros(3), loss, optax.adam(0.05), jax.random.key(0), num_steps=25, batch_fn=batch_fn, progress_bar=False)
-        print(jax.device_count(), repr(np.asarray(r.model).tolist()))
-        """
-    )
-    one = run_with_devices(code, num_devices=1).split(maxsplit=1)
-    four = run_with_devices(code, num_devices=4).split(maxsplit=1)
-    assert one[0] == "1" and four[0] == "4"
-    np.testing.assert_allclose(eval(four[1]), eval(one[1]), rtol=1e-10)
+    from .test_distributed import WORKER, _result
+
+    one = _result(run_with_devices(WORKER, num_devices=1))
+    four = _result(run_with_devices(WORKER, num_devices=4))
+    assert one[:2] == (1, 1) and four[:2] == (1, 4)
+    np.testing.assert_allclose(four[2], one[2], rtol=1e-10)
 
 
 def test_set_host_device_count():
