@@ -10,6 +10,10 @@ from ._aim import AimResult as AimResult
 from ._aim import aim as aim
 from ._demo import demo_aimed_shot as demo_aimed_shot
 from ._plot import plot_shot as plot_shot
+from ._cartpole import CartPole as CartPole
+from ._pendulum import Pendulum as Pendulum
+from ._projectile import Projectile as Projectile
+from ._solve import rollout as rollout
 from ._trebuchet import FOOT as FOOT
 from ._trebuchet import POUND as POUND
 from ._trebuchet import Shot as Shot

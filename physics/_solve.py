@@ -156,3 +156,26 @@ def solve_phases(
 
     _, (t_end, y_end, ok, solution) = jax.lax.scan(body, (jnp.asarray(t0, float), y0, jnp.asarray(True)), jnp.arange(num))
     return PhasesResult(t_end, y_end, ok, solution)
+
+
+def rollout(
+    vector_field: Callable,
+    y0: Float[Array, " n"],
+    ts: Float[Array, " k"],
+    args: PyTree,
+    *,
+    settings: SolverSettings = SolverSettings(),
+) -> Float[Array, "k n"]:
+    """States at times `ts` (ts[0] is the start) of `dy/dt = vector_field(t, y, args)`.
+
+    `args` may hold a controller (an Equinox module) so gradients flow to its parameters,
+    which is how a policy is trained through a simulated closed loop.
+    """
+    eps = float(jnp.finfo(jnp.result_type(y0)).eps)
+    sol = dfx.diffeqsolve(
+        dfx.ODETerm(vector_field), settings.solver, ts[0], ts[-1], None, y0, args,
+        saveat=dfx.SaveAt(ts=ts),
+        stepsize_controller=dfx.PIDController(rtol=max(settings.rtol, 100 * eps), atol=max(settings.atol, 100 * eps)),
+        max_steps=settings.max_steps, adjoint=settings.adjoint(),
+    )
+    return sol.ys

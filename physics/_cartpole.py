@@ -1,0 +1,61 @@
+"""The cart-pole: a cart on a frictionless track with a uniform pole hinged on top.
+
+Equations of Barto, Sutton & Anderson (1983) without friction (pole angle 0 = upright,
+`half_length` = distance from the hinge to the pole's centre of mass).
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+import difsci as ds
+
+from ._pendulum import no_control
+from ._solve import SolverSettings, rollout
+
+
+class CartPole(eqx.Module):
+    """State (x m, angle rad from upright, velocity m/s, angular rate rad/s); force on the cart
+    = clip(control(t, state), -max_force, max_force) N."""
+
+    cart_mass: Float[Array, ""]
+    pole_mass: Float[Array, ""]
+    half_length: Float[Array, ""]
+    gravity: Float[Array, ""]
+    max_force: Float[Array, ""]
+    settings: SolverSettings
+
+    def __init__(self, cart_mass=1.0, pole_mass=0.1, half_length=0.5, gravity=9.80665, max_force=10.0, settings=SolverSettings()):
+        for name, value in [("cart_mass", cart_mass), ("pole_mass", pole_mass), ("half_length", half_length), ("gravity", gravity), ("max_force", max_force)]:
+            ds.check(jnp.asarray(value, float), jnp.asarray(value) > 0, f"CartPole: `{name}` must be > 0")
+        self.cart_mass, self.pole_mass = jnp.asarray(cart_mass, float), jnp.asarray(pole_mass, float)
+        self.half_length, self.gravity = jnp.asarray(half_length, float), jnp.asarray(gravity, float)
+        self.max_force = jnp.asarray(max_force, float)
+        self.settings = settings
+
+    def accelerations(self, state: Float[Array, "4"], force: Float[Array, ""]) -> tuple[Array, Array]:
+        """(cart acceleration m/s^2, angular acceleration rad/s^2) under `force` (N)."""
+        _, th, _, om = state
+        total = self.cart_mass + self.pole_mass
+        ml = self.pole_mass * self.half_length
+        tmp = (force + ml * om**2 * jnp.sin(th)) / total
+        alpha = (self.gravity * jnp.sin(th) - jnp.cos(th) * tmp) / (self.half_length * (4.0 / 3.0 - self.pole_mass * jnp.cos(th) ** 2 / total))
+        return tmp - ml * alpha * jnp.cos(th) / total, alpha
+
+    def _field(self, t, y, control):
+        force = jnp.clip(control(t, y), -self.max_force, self.max_force)
+        acc, alpha = self.accelerations(y, force)
+        return jnp.stack([y[2], y[3], acc, alpha])
+
+    def rollout(self, state0: Float[ArrayLike, "4"], ts: Float[ArrayLike, " k"], control: Callable = no_control) -> Float[Array, "k 4"]:
+        """States at times `ts` (s) from `state0` under the closed loop `control(t, state)`."""
+        return rollout(self._field, jnp.asarray(state0, float), jnp.asarray(ts, float), control, settings=self.settings)
+
+    def energy(self, state: Float[Array, "*b 4"]) -> Float[Array, "*b"]:
+        """Kinetic + potential energy (J) of cart and pole (pole hinge at height 0)."""
+        _, th, v, om = state[..., 0], state[..., 1], state[..., 2], state[..., 3]
+        m, l = self.pole_mass, self.half_length
+        kinetic = 0.5 * (self.cart_mass + m) * v**2 + m * l * jnp.cos(th) * v * om + (2.0 / 3.0) * m * l**2 * om**2
+        return kinetic + m * self.gravity * l * jnp.cos(th)

@@ -1,0 +1,53 @@
+"""A damped, driven pendulum with an optional controller torque."""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+import difsci as ds
+
+from ._solve import SolverSettings, rollout
+
+
+def no_control(t, state):
+    return jnp.zeros((), state.dtype)
+
+
+class Pendulum(eqx.Module):
+    """A point mass `mass` (kg) on a massless rod of `length` (m), angle 0 hanging down.
+
+    Torque = -`damping` * rate + `drive_amplitude` cos(`drive_frequency` t) + control(t, state) (N m).
+    State: (angle rad, rate rad/s).
+    """
+
+    length: Float[Array, ""]
+    mass: Float[Array, ""]
+    damping: Float[Array, ""]
+    gravity: Float[Array, ""]
+    drive_amplitude: Float[Array, ""]
+    drive_frequency: Float[Array, ""]
+    settings: SolverSettings
+
+    def __init__(self, length=1.0, mass=1.0, damping=0.0, gravity=9.80665, drive_amplitude=0.0, drive_frequency=1.0, settings=SolverSettings()):
+        self.length = ds.check(jnp.asarray(length, float), jnp.asarray(length) > 0, "Pendulum: `length` (m) must be > 0")
+        self.mass = ds.check(jnp.asarray(mass, float), jnp.asarray(mass) > 0, "Pendulum: `mass` (kg) must be > 0")
+        self.damping = ds.check(jnp.asarray(damping, float), jnp.asarray(damping) >= 0, "Pendulum: `damping` (N m s) must be >= 0")
+        self.gravity = ds.check(jnp.asarray(gravity, float), jnp.asarray(gravity) > 0, "Pendulum: `gravity` must be > 0")
+        self.drive_amplitude = jnp.asarray(drive_amplitude, float)
+        self.drive_frequency = jnp.asarray(drive_frequency, float)
+        self.settings = settings
+
+    def _field(self, t, y, control):
+        inertia = self.mass * self.length**2
+        torque = -self.damping * y[1] + self.drive_amplitude * jnp.cos(self.drive_frequency * t) + control(t, y)
+        return jnp.stack([y[1], -self.gravity / self.length * jnp.sin(y[0]) + torque / inertia])
+
+    def rollout(self, state0: Float[ArrayLike, "2"], ts: Float[ArrayLike, " k"], control: Callable = no_control) -> Float[Array, "k 2"]:
+        """States at times `ts` (s) from `state0`, with torque `control(t, state)` added."""
+        return rollout(self._field, jnp.asarray(state0, float), jnp.asarray(ts, float), control, settings=self.settings)
+
+    def energy(self, state: Float[Array, "*b 2"]) -> Float[Array, "*b"]:
+        """Kinetic + potential energy (J), zero hanging at rest."""
+        return 0.5 * self.mass * self.length**2 * state[..., 1] ** 2 + self.mass * self.gravity * self.length * (1 - jnp.cos(state[..., 0]))
