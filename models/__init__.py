@@ -25,3 +25,11 @@ from ._surrogate import evaluate_aimer as evaluate_aimer
 from ._surrogate import relative_miss as relative_miss
 from ._surrogate import sample_targets as sample_targets
 from ._surrogate import train_aimer as train_aimer
+from ._control import Policy as Policy
+from ._control import cartpole_features as cartpole_features
+from ._control import cartpole_swing_up_cost as cartpole_swing_up_cost
+from ._control import episode_cost as episode_cost
+from ._control import pendulum_features as pendulum_features
+from ._control import pendulum_swing_up_cost as pendulum_swing_up_cost
+from ._control import plot_rollout as plot_rollout
+from ._control import train_policy as train_policy

@@ -1,0 +1,99 @@
+"""Control policies trained by backpropagating through a simulated closed loop.
+
+A policy is a small network from observed features of the state to a bounded force or
+torque; the loss is the cost of the whole rollout, differentiated through diffrax. Each
+optimiser step costs one rollout (an "episode"), so the number of steps is the number of
+episodes needed.
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Float, PRNGKeyArray
+
+import difsci as ds
+
+
+def pendulum_features(state: Float[Array, "2"]) -> Float[Array, "3"]:
+    return jnp.stack([jnp.cos(state[0]), jnp.sin(state[0]), state[1] / 5.0])
+
+
+def cartpole_features(state: Float[Array, "4"]) -> Float[Array, "5"]:
+    return jnp.stack([state[0], jnp.cos(state[1]), jnp.sin(state[1]), state[2], state[3] / 5.0])
+
+
+class Policy(eqx.Module):
+    """`max_output * tanh(mlp(features(state)))`: a bounded force (N) or torque (N m)."""
+
+    mlp: eqx.nn.MLP
+    max_output: float = eqx.field(static=True)
+    features: Callable = eqx.field(static=True)
+
+    def __init__(self, num_features: int, features: Callable, max_output: float, hidden: int = 32, *, key: PRNGKeyArray):
+        if max_output <= 0:
+            raise ValueError(f"Policy: `max_output` must be > 0, got {max_output}")
+        self.mlp = eqx.nn.MLP(num_features, "scalar", hidden, 2, activation=jnp.tanh, key=key)
+        self.max_output = float(max_output)
+        self.features = features
+
+    def __call__(self, t, state):
+        return self.max_output * jnp.tanh(self.mlp(self.features(state)))
+
+
+def pendulum_swing_up_cost(states: Float[Array, "k 2"]) -> Float[Array, ""]:
+    """Mean of (1 + cos angle) / 2 over the rollout: 0 upright, 1 hanging down."""
+    return jnp.mean((1 + jnp.cos(states[:, 0])) / 2)
+
+
+def cartpole_swing_up_cost(states: Float[Array, "k 4"]) -> Float[Array, ""]:
+    """Mean of (1 - cos angle) / 2 plus a small penalty on straying from the track centre."""
+    return jnp.mean((1 - jnp.cos(states[:, 1])) / 2 + 0.01 * states[:, 0] ** 2)
+
+
+def train_policy(
+    system,
+    policy: Policy,
+    cost: Callable[[Array], Array],
+    state0: Float[Array, " n"],
+    ts: Float[Array, " k"],
+    key: PRNGKeyArray,
+    *,
+    num_episodes: int = 50,
+    learning_rate: float = 1e-2,
+    progress_bar: bool = True,
+) -> tuple[Policy, "ds.TrainResult"]:
+    """Fit `policy` to minimise `cost(system.rollout(state0, ts, policy))` with Adam, one rollout a step."""
+
+    def loss(policy, batch, key):
+        return cost(system.rollout(state0, ts, policy))
+
+    result = ds.train(policy, loss, optax.adam(learning_rate), key, num_steps=num_episodes, progress_bar=progress_bar)
+    return result.model, result
+
+
+def episode_cost(system, policy, cost, state0, ts) -> float:
+    return float(eqx.filter_jit(lambda p: cost(system.rollout(state0, ts, p)))(policy))
+
+
+def plot_rollout(states: Float[Array, "k n"], ts: Float[Array, " k"], path, labels: tuple[str, ...], title: str):
+    """Plot each state component against time to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for i, label in enumerate(labels):
+        ax.plot(ts, states[:, i], label=label)
+    ax.set_xlabel("time (s)")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
