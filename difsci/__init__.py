@@ -43,6 +43,14 @@ from ._handlers import substitute as substitute
 from ._handlers import trace as trace
 from ._modules import draw as draw
 from ._modules import score as score
+from ._infer._diagnostics import ess_bulk as ess_bulk
+from ._infer._diagnostics import split_rhat as split_rhat
+from ._infer._diagnostics import summary as summary
+from ._infer._mcmc import MCMCResult as MCMCResult
+from ._infer._mcmc import hmc as hmc
+from ._infer._mcmc import nuts as nuts
+from ._infer._mcmc import sample_log_density as sample_log_density
+from . import vi as vi
 
 
 from ._checkpoint import CheckpointError as CheckpointError

@@ -4,6 +4,9 @@ Concrete values fail fast with a `ValueError`; traced values go through
 `eqx.error_if`, which raises at run time with the same message.
 """
 
+import contextlib
+import threading
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +17,29 @@ from jaxtyping import Array, ArrayLike, Bool
 def is_traced(x) -> bool:
     """True when `x` (or any leaf of it) is a JAX tracer, i.e. we are inside a transform."""
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+class _TracedChecks(threading.local):
+    enabled = True
+
+
+_traced_checks = _TracedChecks()
+
+
+@contextlib.contextmanager
+def traced_checks_disabled():
+    """Within this block, checks on traced values are skipped (concrete values still raise).
+
+    Samplers and optimisers trace a model's density with it: a proposal in a bad corner of
+    parameter space (a scale underflowing to 0) must give a log density of -inf, which
+    rejects the proposal, not a run-time error that ends the whole run.
+    """
+    previous = _traced_checks.enabled
+    _traced_checks.enabled = False
+    try:
+        yield
+    finally:
+        _traced_checks.enabled = previous
 
 
 def _describe(value) -> str:
@@ -31,6 +57,8 @@ def check(value: ArrayLike, ok: Bool[ArrayLike, "..."], message: str) -> Array:
     """
     value = jnp.asarray(value)
     if is_traced(value) or is_traced(ok):
+        if not _traced_checks.enabled:
+            return value
         return eqx.error_if(value, jnp.logical_not(jnp.all(ok)), message)
     if not bool(np.all(np.asarray(ok))):
         raise ValueError(f"{message} (got {_describe(value)})")

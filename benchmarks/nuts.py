@@ -1,0 +1,189 @@
+"""NUTS: difsci vs NumPyro vs BlackJAX used directly, same model, warm-up, draws and chains.
+
+Workloads: Bayesian logistic regression on scikit-learn's breast-cancer data (569 x 30,
+standardised, plus an intercept; Normal(0, 1) priors) and the non-centred eight schools.
+Reported per sampler: compile seconds, sampling seconds (warm-up + draws, after compiling),
+the smallest bulk ESS over all parameters, and min-ESS per sampling second. All three use
+Stan's window adaptation and a diagonal mass matrix with target acceptance 0.8.
+
+    python benchmarks/nuts.py            # 4 chains x (500 warm-up + 1000 draws)
+    python benchmarks/nuts.py --quick    # tiny smoke run
+"""
+
+import argparse
+import os
+import sys
+import time
+
+DEVICES = int(os.environ.get("DIFSCI_BENCH_DEVICES", os.cpu_count() or 1))
+if __name__ == "__main__":
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={DEVICES}"
+    ).strip()
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import report  # noqa: E402
+
+import difsci as ds  # noqa: E402
+
+EIGHT_SCHOOLS_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+EIGHT_SCHOOLS_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+
+
+def breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    x = (data.data - data.data.mean(0)) / data.data.std(0)
+    return jnp.asarray(x), jnp.asarray(data.target, dtype=jnp.float64)
+
+
+# --- difsci models -------------------------------------------------------------------------
+def logistic_model(x, y):
+    w = ds.sample("w", ds.Normal(jnp.zeros(x.shape[1]), 1.0))
+    b = ds.sample("b", ds.Normal(0.0, 1.0))
+    ds.sample("y", ds.Bernoulli(logits=x @ w + b), obs=y)
+
+
+def schools_model(sigma, y):
+    mu = ds.sample("mu", ds.Normal(0.0, 5.0))
+    tau = ds.sample("tau", ds.HalfCauchy(5.0))
+    theta_raw = ds.sample("theta_raw", ds.Normal(jnp.zeros(8), 1.0))
+    ds.sample("y", ds.Normal(mu + tau * theta_raw, sigma), obs=y)
+
+
+# --- NumPyro models ------------------------------------------------------------------------
+def numpyro_models():
+    import numpyro
+    import numpyro.distributions as dist
+
+    def logistic(x, y):
+        w = numpyro.sample("w", dist.Normal(jnp.zeros(x.shape[1]), 1.0).to_event(1))
+        b = numpyro.sample("b", dist.Normal(0.0, 1.0))
+        numpyro.sample("y", dist.Bernoulli(logits=x @ w + b), obs=y)
+
+    def schools(sigma, y):
+        mu = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+        tau = numpyro.sample("tau", dist.HalfCauchy(5.0))
+        theta_raw = numpyro.sample("theta_raw", dist.Normal(jnp.zeros(8), 1.0).to_event(1))
+        numpyro.sample("y", dist.Normal(mu + tau * theta_raw, sigma), obs=y)
+
+    return {"logistic": logistic, "schools": schools}
+
+
+def min_ess(samples: dict) -> float:
+    return float(min(np.min(ds.ess_bulk(np.asarray(v))) for v in samples.values()))
+
+
+def run_difsci(model, args, warmup, draws, chains, method):
+    result = ds.nuts(model, jax.random.key(0), *args, num_warmup=warmup, num_samples=draws,
+                     num_chains=chains, chain_method=method)
+    return result.compile_seconds, result.sample_seconds, result.samples
+
+
+def run_numpyro(model, args, warmup, draws, chains):
+    import numpyro
+    from numpyro.infer import MCMC, NUTS
+
+    mcmc = MCMC(NUTS(model), num_warmup=warmup, num_samples=draws, num_chains=chains,
+                chain_method="vectorized", progress_bar=False)
+    start = time.perf_counter()
+    mcmc.run(jax.random.key(1), *args)
+    jax.block_until_ready(mcmc.get_samples())
+    first = time.perf_counter() - start
+    # The second run reuses the compiled sampler: its time is the sampling time.
+    start = time.perf_counter()
+    mcmc.run(jax.random.key(2), *args)
+    jax.block_until_ready(mcmc.get_samples())
+    second = time.perf_counter() - start
+    return max(first - second, 0.0), second, mcmc.get_samples(group_by_chain=True)
+
+
+def run_blackjax(model, args, warmup, draws, chains):
+    """BlackJAX's own window adaptation + NUTS, vmapped over chains, on difsci's log density."""
+    import blackjax
+
+    from difsci._infer._density import latent_sites, unconstrained_log_density
+
+    sites = latent_sites(model, jax.random.key(0), args)
+    logdensity = unconstrained_log_density(model, sites, args)
+    init = {n: jnp.zeros(s.unconstrained_shape) for n, s in sites.items()}
+
+    def one_chain(key, position):
+        k1, k2 = jax.random.split(key)
+        warm = blackjax.window_adaptation(blackjax.nuts, logdensity)
+        (state, params), _ = warm.run(k1, position, warmup)
+        kernel = blackjax.nuts(logdensity, **params)
+
+        def step(state, k):
+            state, _ = kernel.step(k, state)
+            return state, state.position
+
+        return jax.lax.scan(step, state, jax.random.split(k2, draws))[1]
+
+    keys = jax.random.split(jax.random.key(3), chains)
+    positions = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (chains,) + x.shape), init)
+    start = time.perf_counter()
+    compiled = jax.jit(jax.vmap(one_chain)).lower(keys, positions).compile()
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    out = jax.block_until_ready(compiled(keys, positions))
+    run_s = time.perf_counter() - start
+    samples = {n: jax.vmap(jax.vmap(s.support.from_unconstrained))(out[n]) for n, s in sites.items()}
+    return compile_s, run_s, samples
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    opts = parser.parse_args(argv)
+    if opts.quick:
+        opts.warmup, opts.draws, opts.chains = 50, 50, 2
+    x, y = breast_cancer()
+    workloads = {
+        "logistic": (logistic_model, (x, y)),
+        "schools": (schools_model, (jnp.asarray(EIGHT_SCHOOLS_SIGMA), jnp.asarray(EIGHT_SCHOOLS_Y))),
+    }
+    np_models = numpyro_models()
+    metrics = {}
+    print(f"{jax.device_count()} devices; {opts.chains} chains x ({opts.warmup} warm-up + {opts.draws} draws)")
+    print(f"{'workload':>9} {'sampler':>22} {'compile s':>10} {'sample s':>9} {'min ESS':>8} {'ESS/s':>8}")
+    for name, (model, args) in workloads.items():
+        runs = {
+            "difsci (parallel)": run_difsci(model, args, opts.warmup, opts.draws, opts.chains, "parallel"),
+            "difsci (vectorized)": run_difsci(model, args, opts.warmup, opts.draws, opts.chains, "vectorized"),
+            "numpyro (vectorized)": run_numpyro(np_models[name], args, opts.warmup, opts.draws, opts.chains),
+            "blackjax (vmap)": run_blackjax(model, args, opts.warmup, opts.draws, opts.chains),
+        }
+        means = {}
+        for sampler, (compile_s, run_s, samples) in runs.items():
+            ess = min_ess(samples)
+            print(f"{name:>9} {sampler:>22} {compile_s:>10.2f} {run_s:>9.2f} {ess:>8.0f} {ess / run_s:>8.0f}")
+            key = sampler.split()[0] + ("" if "vectorized" not in sampler or sampler.startswith("numpyro") else "_vectorized")
+            metrics[f"{name}_{key}_compile_s"] = round(compile_s, 3)
+            metrics[f"{name}_{key}_sample_s"] = round(run_s, 3)
+            metrics[f"{name}_{key}_ess_per_s"] = round(ess / run_s, 1)
+            first = "w" if name == "logistic" else "mu"
+            means[sampler] = float(np.mean(np.asarray(samples[first])))
+        ref = means["numpyro (vectorized)"]
+        for sampler, m in means.items():  # same posterior on every side
+            if not opts.quick and abs(m - ref) > 0.1 * max(1.0, abs(ref)):
+                raise AssertionError(f"{name}: posterior means disagree: {means}")
+        metrics[f"{name}_ess_per_s_ratio_vs_numpyro"] = round(
+            metrics[f"{name}_difsci_ess_per_s"] / metrics[f"{name}_numpyro_ess_per_s"], 2
+        )
+    report("nuts", metrics, f"model, priors, {opts.chains} chains, {opts.warmup} warm-up, {opts.draws} draws, "
+           "target acceptance 0.8, diagonal mass matrix, float64")
+
+
+if __name__ == "__main__":
+    main()

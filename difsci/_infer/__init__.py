@@ -1,0 +1,1 @@
+"""Inference: NUTS/HMC over models and log densities, variational inference, diagnostics."""
