@@ -6,6 +6,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import jax.scipy.stats as jss
 from jax.scipy.special import ndtr
 from jaxtyping import Array, ArrayLike, Float
@@ -208,4 +209,5 @@ def _concretely(test, x) -> bool:
     """`test(x)` is all-true and known without tracing (e.g. an explicit -inf bound)."""
     if isinstance(x, jax.core.Tracer):
         return False
-    return bool(jnp.all(test(jnp.asarray(x))))
+    # NumPy, not jnp: under a trace even jnp ops on constants are staged out as tracers.
+    return bool(np.all(getattr(np, test.__name__)(np.asarray(x))))
