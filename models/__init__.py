@@ -33,3 +33,8 @@ from ._control import pendulum_features as pendulum_features
 from ._control import pendulum_swing_up_cost as pendulum_swing_up_cost
 from ._control import plot_rollout as plot_rollout
 from ._control import train_policy as train_policy
+from ._bnn import bnn_regression as bnn_regression
+from ._bnn import coverage as coverage
+from ._bnn import mlp_prior as mlp_prior
+from ._bnn import predictive_bands as predictive_bands
+from ._bnn import toy_regression as toy_regression

@@ -29,3 +29,11 @@ def test_trebuchet_wind_and_counterweight_are_recovered():
     for name, truth in out["true"].items():
         assert abs(mean[name] - truth) < 3 * sd[name] + 1e-3 * abs(truth), name
     assert sd["wind"] < 0.5  # five shots pin the wind down to a fraction of its 5 m/s prior
+
+
+def test_bayesian_nn_example_runs_tiny(tmp_path):
+    main = runpy.run_path(str(EXAMPLES / "bayesian_nn.py"))["main"]
+    out = main(["--train", "40", "--vi-steps", "200", "--warmup", "60", "--samples", "60", "--chains", "2",
+                "--width", "4", "--out", str(tmp_path)])
+    assert 0.0 < out["vi"]["coverage_90"] <= 1.0 and 0.0 < out["nuts"]["coverage_90"] <= 1.0
+    assert (tmp_path / "bayesian_nn.png").stat().st_size > 10_000
