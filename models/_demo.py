@@ -68,11 +68,52 @@ def trebuchet_section(out_dir: Path, key) -> dict:
     return physics.demo_aimed_shot(out_dir, target=75.0, wind=-3.0)
 
 
+def surrogate_section(out_dir: Path, key, quick: bool = False) -> dict:
+    """A short run of training the trebuchet aimer through the simulator, and its misses on
+    a held-out grid (the full run is `examples/train_trebuchet_surrogate.py`)."""
+    import physics
+
+    from ._surrogate import evaluate_aimer, train_aimer
+
+    trebuchet = physics.Trebuchet()
+    steps = 20 if quick else 300
+    model, result = train_aimer(trebuchet, key, num_steps=steps, batch_size=32, learning_rate=1e-2,
+                                progress_bar=False)
+    targets, winds = jnp.meshgrid(jnp.linspace(25.0, 95.0, 6), jnp.linspace(-6.0, 6.0, 5))
+    stats = evaluate_aimer(model, trebuchet, targets.ravel(), winds.ravel())
+    return {"steps": steps, "final_loss": float(result.losses[-1]), **stats}
+
+
+def inference_section(out_dir: Path, key, quick: bool = False) -> dict:
+    """NUTS on the coin model: the posterior of the bias from 50 flips, against its closed form."""
+    n = 50
+    flips = ds.trace(ds.substitute(_coin_model, {"p": 0.7}), jax.random.fold_in(key, 1))(n)["x"].value
+    result = ds.nuts(ds.condition(_coin_model, {"x": flips}), key, n, num_warmup=200 if quick else 500,
+                     num_samples=200 if quick else 1000, num_chains=4)
+    heads = int(flips.sum())
+    table = result.summary()["p"]
+    return {
+        "posterior_mean": float(table["mean"]),
+        "closed_form_mean": (1 + heads) / (2 + n),
+        "posterior_sd": float(table["sd"]),
+        "closed_form_sd": float(jnp.sqrt(ds.Beta(1.0 + heads, 1.0 + n - heads).variance)),
+        "r_hat": float(table["r_hat"]),
+        "ess_bulk": float(table["ess_bulk"]),
+        "divergences": result.num_divergences,
+    }
+
+
 def run_demo(out_dir: str | Path = "difsci-demo", quick: bool = False) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     key = jax.random.key(0)
-    sections = {"probabilistic": probabilistic_section, "trebuchet": trebuchet_section}
+    sections = {
+        "probabilistic": probabilistic_section,
+        "inference": lambda out, key: inference_section(out, key, quick),
+        "trebuchet": trebuchet_section,
+    }
+    if not quick:  # training compiles the batched simulator gradient (~30 s); tests cover it elsewhere
+        sections["surrogate"] = lambda out, key: surrogate_section(out, key)
     summary = {"devices": [str(d) for d in jax.devices()], "quick": quick}
     for name, section in sections.items():
         start = time.perf_counter()

@@ -57,11 +57,21 @@ def sample_targets(key: PRNGKeyArray, batch_size: int) -> tuple[Float[Array, " b
     return jax.random.uniform(kt, (batch_size,), minval=TARGETS[0], maxval=TARGETS[1]), WIND_SCALE * jax.random.normal(kw, (batch_size,))
 
 
-def relative_miss(model: TrebuchetAimer, trebuchet: physics.Trebuchet, targets, winds) -> Float[Array, " b"]:
-    """(distance - target) / target for each aimed shot."""
+def relative_miss(model: TrebuchetAimer, trebuchet: physics.Trebuchet, targets, winds, *,
+                  throw: bool = True) -> Float[Array, " b"]:
+    """(distance - target) / target for each aimed shot; with `throw=False` a shot the
+    simulator cannot make is NaN instead of an error."""
     mass, angle = jax.vmap(model)(targets, winds)
-    distance = jax.vmap(lambda m, r, w: trebuchet.shoot(m, r, w))(mass, angle, winds)
+    distance = jax.vmap(lambda m, r, w: trebuchet.shoot(m, r, w, throw=throw))(mass, angle, winds)
     return (distance - targets) / targets
+
+
+def _training_loss(model, trebuchet, targets, winds):
+    # A failed shot (an extreme wind early in training) counts as a 100 % miss with no
+    # gradient, rather than ending the run; the where on both sides keeps NaN out of the grad.
+    miss = relative_miss(model, trebuchet, targets, winds, throw=False)
+    ok = jnp.isfinite(miss)
+    return jnp.mean(jnp.where(ok, jnp.where(ok, miss, 0.0) ** 2, 1.0))
 
 
 def train_aimer(
@@ -84,7 +94,7 @@ def train_aimer(
     model = TrebuchetAimer(hidden, key=init_key)
 
     def loss(model, batch, key):
-        return jnp.mean(relative_miss(model, trebuchet, *batch) ** 2)
+        return _training_loss(model, trebuchet, *batch)
 
     schedule = optax.cosine_decay_schedule(learning_rate, max(num_steps, 1), alpha=0.05)
     result = ds.train(

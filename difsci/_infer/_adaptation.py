@@ -11,9 +11,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from blackjax.adaptation.mass_matrix import mass_matrix_adaptation
-from blackjax.adaptation.step_size import dual_averaging_adaptation
-from blackjax.adaptation.window_adaptation import build_schedule
 from jax.flatten_util import ravel_pytree
 
 FAST, SLOW, SAMPLING = 0, 1, 2
@@ -28,6 +25,8 @@ class AdaptState(NamedTuple):
 
 def schedule(num_warmup: int, num_samples: int) -> jax.Array:
     """Per iteration: (stage, ends a slow window) with stage FAST, SLOW or SAMPLING."""
+    from blackjax.adaptation.window_adaptation import build_schedule  # see _mcmc on lazy imports
+
     warm = build_schedule(num_warmup) if num_warmup > 0 else jnp.zeros((0, 2), int)
     sampling = jnp.stack([jnp.full(num_samples, SAMPLING), jnp.zeros(num_samples, int)], axis=1)
     return jnp.concatenate([jnp.asarray(warm, int).reshape(-1, 2), sampling], axis=0)
@@ -35,6 +34,9 @@ def schedule(num_warmup: int, num_samples: int) -> jax.Array:
 
 def window_adaptation(dim: int, dense: bool, target_accept: float, initial_step_size: float):
     """`(init, update)`: `update(state, stage, window_end, position, acceptance, last_warmup)`."""
+    from blackjax.adaptation.mass_matrix import mass_matrix_adaptation
+    from blackjax.adaptation.step_size import dual_averaging_adaptation
+
     mm_init, mm_update, mm_final = mass_matrix_adaptation(not dense)
     da_init, da_update, da_final = dual_averaging_adaptation(target_accept)
 

@@ -6,15 +6,21 @@ applies them site by site and element by element.
 
 from collections.abc import Mapping
 
+import functools
+
 import jax
 import numpy as np
-from blackjax import diagnostics
 from jaxtyping import Array, ArrayLike, Float
 
 
-# Compiled once per shape: eagerly, each of their many small ops would compile on its own.
-_rhat = jax.jit(diagnostics.rhat, static_argnames=("chain_axis", "sample_axis"))
-_ess_bulk = jax.jit(diagnostics.ess_bulk, static_argnames=("chain_axis", "sample_axis"))
+@functools.cache
+def _compiled(name: str):
+    # Imported here: importing blackjax starts JAX's backends, which must wait until the user
+    # has had the chance to call `ds.set_host_device_count`. Jitted because eagerly each of
+    # their many small ops would compile on its own.
+    from blackjax import diagnostics
+
+    return jax.jit(getattr(diagnostics, name), static_argnames=("chain_axis", "sample_axis"))
 
 
 def _check_draws(x, name):
@@ -29,13 +35,13 @@ def _check_draws(x, name):
 def split_rhat(draws: Float[ArrayLike, "chains draws *shape"]) -> Float[Array, "*shape"]:
     """Rank-normalised split R-hat per element (max of bulk and folded); 1.0 means mixed."""
     x = _check_draws(draws, "split_rhat")
-    return np.asarray(_rhat(x, chain_axis=0, sample_axis=1))
+    return np.asarray(_compiled("rhat")(x, chain_axis=0, sample_axis=1))
 
 
 def ess_bulk(draws: Float[ArrayLike, "chains draws *shape"]) -> Float[Array, "*shape"]:
     """Bulk effective sample size per element (rank-normalised, split chains)."""
     x = _check_draws(draws, "ess_bulk")
-    return np.asarray(_ess_bulk(x, chain_axis=0, sample_axis=1))
+    return np.asarray(_compiled("ess_bulk")(x, chain_axis=0, sample_axis=1))
 
 
 def summary(samples: Mapping[str, ArrayLike], prob: float = 0.9) -> dict[str, dict[str, np.ndarray]]:

@@ -12,7 +12,6 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-import blackjax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -107,6 +106,10 @@ class MCMCResult(eqx.Module):
 def _chain_runner(log_density, *, kind, num_warmup, num_samples, target_accept, max_tree_depth,
                   num_integration_steps, dense_mass, progress, initial_step_size):
     """`run(key, u0) -> (draws, stats, step_size, inverse_mass_matrix)` for one chain."""
+    # Imported here, not at the top: importing blackjax starts JAX's backends, and
+    # `import difsci` must not (ds.set_host_device_count has to run before that).
+    import blackjax
+
     if kind == "nuts":
         kernel = blackjax.nuts.build_kernel()
         extra = {"max_num_doublings": max_tree_depth}

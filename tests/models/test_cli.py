@@ -14,6 +14,9 @@ def test_demo_quick_writes_summary_and_pngs(tmp_path):
     assert summary["trebuchet"]["miss_m"] < 0.01
     assert abs(coin["posterior_mean"] - coin["closed_form_mean"]) < 1e-3
     assert coin["max_density_error"] < 1e-2
+    nuts = summary["inference"]
+    assert abs(nuts["posterior_mean"] - nuts["closed_form_mean"]) < 4 * nuts["closed_form_sd"] / nuts["ess_bulk"] ** 0.5
+    assert abs(nuts["posterior_sd"] - nuts["closed_form_sd"]) < 0.15 * nuts["closed_form_sd"]
     for section in summary.values():
         if isinstance(section, dict) and "png" in section:
             assert (tmp_path / section["png"].split("/")[-1]).stat().st_size > 1000
