@@ -103,9 +103,48 @@ class MCMCResult(eqx.Module):
         )
 
 
+def _find_start(log_density, key, base, index, max_tries, jitter):
+    """The first candidate start with a finite log density and gradient, and whether one was found.
+
+    Candidates: `base` (a prior median or the user's `init_params`) for chain 0 and, jittered
+    uniformly by +-`jitter` in unconstrained space, for the other chains; then uniform(-2, 2)
+    points (Stan's default), up to `max_tries` in all.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(base)
+
+    def candidate(attempt):
+        k = jax.random.fold_in(key, attempt)
+        out = []
+        for i, x in enumerate(leaves):
+            kj, kr = jax.random.split(jax.random.fold_in(k, i))
+            near = x + jitter * (index > 0) * jax.random.uniform(kj, x.shape, x.dtype, -1.0, 1.0)
+            out.append(jnp.where(attempt == 0, near, jax.random.uniform(kr, x.shape, x.dtype, -2.0, 2.0)))
+        return jax.tree_util.tree_unflatten(treedef, out)
+
+    def valid(u):
+        value, grad = jax.value_and_grad(log_density)(u)
+        finite = [jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grad)]
+        return jnp.isfinite(value) & jnp.all(jnp.stack(finite))
+
+    def cond(carry):
+        attempt, _, ok = carry
+        return (~ok) & (attempt < max_tries)
+
+    def body(carry):
+        attempt, _, _ = carry
+        u = candidate(attempt)
+        return attempt + 1, u, valid(u)
+
+    first = candidate(0)
+    _, u0, ok = jax.lax.while_loop(cond, body, (jnp.asarray(1), first, valid(first)))
+    return u0, ok
+
+
 def _chain_runner(log_density, *, kind, num_warmup, num_samples, target_accept, max_tree_depth,
-                  num_integration_steps, dense_mass, progress, initial_step_size):
-    """`run(key, u0) -> (draws, stats, step_size, inverse_mass_matrix)` for one chain."""
+                  num_integration_steps, dense_mass, progress, initial_step_size, base_fn, jitter,
+                  max_init_tries, transform):
+    """`run(key, index, base_key) -> (samples, draws, stats, step_size, inverse_mass_matrix, ok)`
+    for one chain: find a valid start, warm up, sample, map the draws with `transform`."""
     # Imported here, not at the top: importing blackjax starts JAX's backends, and
     # `import difsci` must not (ds.set_host_device_count has to run before that).
     import blackjax
@@ -121,7 +160,9 @@ def _chain_runner(log_density, *, kind, num_warmup, num_samples, target_accept, 
     stages = schedule(num_warmup, num_samples)
     every = max(1, (num_warmup + num_samples) // 100)
 
-    def run(key, u0):
+    def run(key, index, base_key):
+        init_key, key = jax.random.split(key)
+        u0, ok = _find_start(log_density, init_key, base_fn(base_key), index, max_init_tries, jitter)
         dim = ravel_pytree(u0)[0].size
         adapt_init, adapt_update = window_adaptation(dim, dense_mass, target_accept, initial_step_size)
 
@@ -141,8 +182,9 @@ def _chain_runner(log_density, *, kind, num_warmup, num_samples, target_accept, 
         xs = (jnp.arange(total), jax.random.split(key, total), (stages[:, 0], stages[:, 1].astype(bool)))
         (_, adapt), (draws, stats) = jax.lax.scan(one_step, (init_state(u0, log_density), adapt_init()), xs)
         keep = lambda x: x[num_warmup:]  # noqa: E731
-        return (jax.tree_util.tree_map(keep, draws), jax.tree_util.tree_map(keep, stats), adapt.step_size,
-                adapt.inverse_mass_matrix)
+        draws = jax.tree_util.tree_map(keep, draws)
+        return (jax.vmap(transform)(draws), draws, jax.tree_util.tree_map(keep, stats), adapt.step_size,
+                adapt.inverse_mass_matrix, ok)
 
     return run
 
@@ -155,67 +197,23 @@ def _num_chain_blocks(num_chains: int, chain_method: str) -> int:
     return n
 
 
-def _run_chains(run, keys, u0, num_chains: int, chain_method: str):
+def _run_chains(run, keys, base_key, num_chains: int, chain_method: str):
     """Compile and run all chains; returns (outputs, compile seconds, run seconds)."""
-    program = jax.vmap(run)
+    program = jax.vmap(run, in_axes=(0, 0, None))
     if _num_chain_blocks(num_chains, chain_method) > 1:
         # One block of chains per device, each device looping on its own.
-        program = jax.shard_map(program, mesh=batch_mesh(), in_specs=P(BATCH_AXIS), out_specs=P(BATCH_AXIS),
-                                check_vma=False)
+        program = jax.shard_map(program, mesh=batch_mesh(), in_specs=(P(BATCH_AXIS), P(BATCH_AXIS), P()),
+                                out_specs=P(BATCH_AXIS), check_vma=False)
+    index = jnp.arange(num_chains)
     start = time.perf_counter()
-    compiled = jax.jit(program).lower(keys, u0).compile()
-    compiled_at = time.perf_counter()
-    out = jax.block_until_ready(compiled(keys, u0))
-    return out, compiled_at - start, time.perf_counter() - compiled_at
-
-
-def _initial_positions(log_density, key, base_fn, num_chains, max_tries, jitter, caller):
-    """Per chain, the first candidate with a finite log density and gradient.
-
-    Candidates: `base_fn(key)` (a prior median or the user's `init_params`) for chain 0 and,
-    jittered uniformly by +-`jitter` in unconstrained space, for the other chains; then
-    uniform(-2, 2) points (Stan's default) until every chain has a valid start.
-    """
-
-    @jax.jit
-    def attempt(key, first):
-        base_key, jitter_key, random_key = jax.random.split(key, 3)
-        base = base_fn(base_key)
-        leaves, treedef = jax.tree_util.tree_flatten(base)
-        jitter_keys = jax.random.split(jitter_key, len(leaves))
-        random_keys = jax.random.split(random_key, len(leaves))
-        cand = []
-        for x, kj, kr in zip(leaves, jitter_keys, random_keys):
-            shape = (num_chains,) + x.shape
-            others = (jnp.arange(num_chains) > 0).reshape((-1,) + (1,) * x.ndim)
-            near = x + jitter * others * jax.random.uniform(kj, shape, x.dtype, -1.0, 1.0)
-            cand.append(jnp.where(first, near, jax.random.uniform(kr, shape, x.dtype, -2.0, 2.0)))
-        cand = jax.tree_util.tree_unflatten(treedef, cand)
-        value, grad = jax.vmap(jax.value_and_grad(log_density))(cand)
-        ok = jnp.isfinite(value)
-        for g in jax.tree_util.tree_leaves(grad):
-            ok &= jnp.all(jnp.isfinite(g).reshape(num_chains, -1), axis=1)
-        return cand, ok
-
-    positions, valid = None, np.zeros(num_chains, bool)
+    # On CPU, LLVM's level-1 optimisation compiles the sampler ~30 % faster than the default
+    # with no measurable change in sampling speed (small ops inside control flow dominate).
+    options = {"xla_backend_optimization_level": 1} if jax.default_backend() == "cpu" else None
     with traced_checks_disabled():
-        for index in range(max_tries):
-            cand, ok = attempt(jax.random.fold_in(key, index), index == 0)
-            ok = np.asarray(ok)
-            take = jnp.asarray(ok & ~valid)
-            positions = cand if positions is None else jax.tree_util.tree_map(
-                lambda p, c: jnp.where(take.reshape((-1,) + (1,) * (p.ndim - 1)), c, p), positions, cand)
-            valid |= ok
-            if valid.all():
-                return positions
-    bad = np.flatnonzero(~valid).tolist()
-    raise RuntimeError(
-        f"{caller}: found no initial point with a finite log density and gradient for chains {bad} "
-        f"after {max_tries} tries (the prior median, then uniform(-2, 2) in unconstrained space). "
-        "Check that the observed data lie in the likelihood's support and that the model does not "
-        "produce inf/NaN (e.g. a simulator failing for most prior draws); pass `init_params` with a "
-        "point where the model is finite, or raise `max_init_tries`"
-    )
+        compiled = jax.jit(program).lower(keys, index, base_key).compile(options)
+    compiled_at = time.perf_counter()
+    out = jax.block_until_ready(compiled(keys, index, base_key))
+    return out, compiled_at - start, time.perf_counter() - compiled_at
 
 
 def _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller):
@@ -254,27 +252,40 @@ def sample_log_density(
     _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller)
     init_u = jax.tree_util.tree_map(jnp.asarray, initial_position)
     guarded = lambda u: jnp.where(jnp.isfinite(v := log_density(u)), v, -jnp.inf)  # noqa: E731
-    init_key, run_key = jax.random.split(key)
-    u0 = _initial_positions(guarded, init_key, lambda k: init_u, num_chains, max_init_tries, 0.0, caller)
-    (draws, stats, step_size, imm), *seconds = _sample(guarded, run_key, u0, kernel=kernel, num_warmup=num_warmup,
-                                           num_samples=num_samples, num_chains=num_chains,
-                                           target_accept=target_accept, max_tree_depth=max_tree_depth,
-                                           num_integration_steps=num_integration_steps, dense_mass=dense_mass,
-                                           chain_method=chain_method, progress_bar=progress_bar)
-    return _result({"position": draws}, draws, stats, step_size, imm, seconds, caller)
+    (samples, draws, stats, step_size, imm, ok), *seconds = _sample(
+        guarded, key, base_fn=lambda k: init_u, jitter=0.0, max_init_tries=max_init_tries,
+        transform=lambda u: {"position": u}, kernel=kernel, num_warmup=num_warmup, num_samples=num_samples,
+        num_chains=num_chains, target_accept=target_accept, max_tree_depth=max_tree_depth,
+        num_integration_steps=num_integration_steps, dense_mass=dense_mass, chain_method=chain_method,
+        progress_bar=progress_bar)
+    _check_started(ok, max_init_tries, caller)
+    return _result(samples, draws, stats, step_size, imm, seconds, caller)
 
 
-def _sample(log_density, key, u0, *, kernel, num_warmup, num_samples, num_chains, target_accept, max_tree_depth,
-            num_integration_steps, dense_mass, chain_method, progress_bar):
+def _check_started(ok, max_tries, caller):
+    bad = np.flatnonzero(~np.asarray(ok)).tolist()
+    if bad:
+        raise RuntimeError(
+            f"{caller}: found no initial point with a finite log density and gradient for chains {bad} "
+            f"after {max_tries} tries (the prior median or `init_params`, then uniform(-2, 2) in unconstrained "
+            "space). Check that the observed data lie in the likelihood's support and that the model does not "
+            "produce inf/NaN (e.g. a simulator failing for most prior draws); pass `init_params` with a point "
+            "where the model is finite, or raise `max_init_tries`"
+        )
+
+
+def _sample(log_density, key, *, base_fn, jitter, max_init_tries, transform, kernel, num_warmup, num_samples,
+            num_chains, target_accept, max_tree_depth, num_integration_steps, dense_mass, chain_method, progress_bar):
     if chain_method not in ("parallel", "vectorized"):
         raise ValueError(f"ds.{kernel}: `chain_method` must be 'parallel' or 'vectorized', got {chain_method!r}")
-    with traced_checks_disabled(), CompiledProgress(num_warmup + num_samples, _num_chain_blocks(num_chains, chain_method), f"{kernel} ({num_chains} chains)", progress_bar) as progress:
+    with CompiledProgress(num_warmup + num_samples, _num_chain_blocks(num_chains, chain_method), f"{kernel} ({num_chains} chains)", progress_bar) as progress:
         run = _chain_runner(log_density, kind=kernel, num_warmup=num_warmup, num_samples=num_samples,
                             target_accept=target_accept, max_tree_depth=max_tree_depth,
                             num_integration_steps=num_integration_steps, dense_mass=dense_mass,
-                            progress=progress, initial_step_size=1.0)
-        keys = jax.random.split(key, num_chains)
-        return _run_chains(run, keys, u0, num_chains, chain_method)
+                            progress=progress, initial_step_size=1.0, base_fn=base_fn, jitter=jitter,
+                            max_init_tries=max_init_tries, transform=transform)
+        base_key, key = jax.random.split(key)
+        return _run_chains(run, jax.random.split(key, num_chains), base_key, num_chains, chain_method)
 
 
 def _result(samples, draws, stats, step_size, imm, seconds, caller) -> MCMCResult:
@@ -303,7 +314,9 @@ def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
     max_init_tries = options.pop("max_init_tries")
     _validate(options["num_warmup"], options["num_samples"], options["num_chains"], options["target_accept"],
               options["max_tree_depth"], options["num_integration_steps"], caller)
-    site_key, init_key, run_key = jax.random.split(key, 3)
+    if not isinstance(max_init_tries, int) or max_init_tries < 1:
+        raise ValueError(f"{caller}: `max_init_tries` must be an integer >= 1, got {max_init_tries!r}")
+    site_key, run_key = jax.random.split(key)
     sites = latent_sites(model, site_key, args, kwargs, caller=caller)
     log_density = unconstrained_log_density(model, args, kwargs)
     if init_params is not None:
@@ -318,11 +331,11 @@ def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
             return jax.tree_util.tree_map(lambda x: jnp.median(x, axis=0), draws)
 
         jitter = 1.0
-    u0 = _initial_positions(log_density, init_key, base_fn, options["num_chains"], max_init_tries, jitter, caller)
-    (draws, stats, step_size, imm), *seconds = _sample(log_density, run_key, u0, kernel=kind, **options)
     to_support = lambda u: constrain(model, u, args, kwargs)  # noqa: E731
-    with traced_checks_disabled():
-        samples = jax.jit(jax.vmap(jax.vmap(to_support)))(draws)
+    (samples, draws, stats, step_size, imm, ok), *seconds = _sample(
+        log_density, run_key, base_fn=base_fn, jitter=jitter, max_init_tries=max_init_tries, transform=to_support,
+        kernel=kind, **options)
+    _check_started(ok, max_init_tries, caller)
     return _result(samples, draws, stats, step_size, imm, seconds, caller)
 
 
