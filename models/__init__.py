@@ -22,6 +22,7 @@ from ._vae import train_vae as train_vae
 from ._vae import vae_loss as vae_loss
 from ._surrogate import TrebuchetAimer as TrebuchetAimer
 from ._surrogate import evaluate_aimer as evaluate_aimer
+from ._surrogate import refine_aimer as refine_aimer
 from ._surrogate import relative_miss as relative_miss
 from ._surrogate import sample_targets as sample_targets
 from ._surrogate import train_aimer as train_aimer

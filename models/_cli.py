@@ -77,10 +77,10 @@ def _trebuchet_train(args: argparse.Namespace) -> int:
     jax.config.update("jax_enable_x64", True)
     import physics
 
-    from ._surrogate import evaluate_aimer, train_aimer
+    from ._surrogate import evaluate_aimer, refine_aimer, train_aimer
 
-    if args.steps < 1 or args.batch_size < 1:
-        print("difsci trebuchet train: --steps and --batch-size must be >= 1", file=sys.stderr)
+    if args.steps < 1 or args.batch_size < 1 or args.refine < 0:
+        print("difsci trebuchet train: --steps and --batch-size must be >= 1, --refine >= 0", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,6 +89,8 @@ def _trebuchet_train(args: argparse.Namespace) -> int:
         trebuchet, jax.random.key(args.seed), num_steps=args.steps, batch_size=args.batch_size,
         hidden=args.hidden, checkpoint_path=out / "aimer.ckpt",
     )
+    if args.refine:
+        model, _ = refine_aimer(model, trebuchet, jax.random.key(args.seed + 1), num_iterations=args.refine)
     eqx.tree_serialise_leaves(out / "aimer.eqx", model)
     t, w = jax.numpy.meshgrid(jax.numpy.linspace(25.0, 95.0, 6), jax.numpy.linspace(-8.0, 8.0, 6))
     stats = evaluate_aimer(model, trebuchet, t.ravel(), w.ravel())
@@ -123,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     aim.add_argument("--hidden", type=int, default=32, help="hidden width the network was trained with (default 32)")
     aim.set_defaults(func=_trebuchet_aim)
     train = treb_sub.add_parser("train", help="train a network that aims the trebuchet, through the simulator")
-    train.add_argument("--steps", type=int, default=2000, help="Adam steps (default: %(default)s)")
+    train.add_argument("--steps", type=int, default=600, help="Adam steps (default: %(default)s)")
+    train.add_argument("--refine", type=int, default=40,
+                       help="Levenberg-Marquardt iterations after Adam (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=64, help="shots per step (default: %(default)s)")
     train.add_argument("--hidden", type=int, default=32, help="hidden width (default: %(default)s)")
     train.add_argument("--out", default="trebuchet-aimer", help="folder for the network and checkpoint")

@@ -47,3 +47,8 @@ def test_trebuchet_aim_bad_target(capsys):
     assert "--target must be > 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["trebuchet", "aim", "--wind", "3"])  # --target is required
+
+
+def test_train_rejects_bad_counts(capsys):
+    assert main(["trebuchet", "train", "--refine", "-1"]) == 2
+    assert "--refine >= 0" in capsys.readouterr().err

@@ -45,3 +45,15 @@ def test_briefly_trained_aimer_beats_a_constant_guess(tmp_path, capsys):
 def test_aimer_bad_bounds(key):
     with pytest.raises(ValueError, match="bounds"):
         models.TrebuchetAimer(mass_bounds=(10.0, 5.0), key=key)
+
+
+def test_levenberg_marquardt_refinement_lowers_the_loss():
+    trebuchet = physics.Trebuchet()
+    model = models.TrebuchetAimer(8, key=jax.random.key(3))
+    refined, history = models.refine_aimer(model, trebuchet, jax.random.key(4), num_points=24, num_iterations=4,
+                                           progress_bar=False)
+    assert len(history) == 5
+    assert all(b <= a for a, b in zip(history, history[1:]))
+    assert history[-1] < 0.5 * history[0]
+    with pytest.raises(ValueError, match="damping"):
+        models.refine_aimer(model, trebuchet, jax.random.key(4), damping=0.0)
