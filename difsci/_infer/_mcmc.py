@@ -140,9 +140,8 @@ def _find_start(log_density, key, base, index, max_tries, jitter):
     return u0, ok
 
 
-def _chain_runner(log_density, *, kind, num_warmup, num_samples, target_accept, max_tree_depth,
-                  num_integration_steps, dense_mass, progress, initial_step_size, base_fn, jitter,
-                  max_init_tries, transform):
+def _chain_runner(make, *, kind, num_warmup, num_samples, target_accept, max_tree_depth,
+                  num_integration_steps, dense_mass, progress, initial_step_size, jitter, max_init_tries):
     """`run(key, index, base_key) -> (samples, draws, stats, step_size, inverse_mass_matrix, ok)`
     for one chain: find a valid start, warm up, sample, map the draws with `transform`."""
     # Imported here, not at the top: importing blackjax starts JAX's backends, and
@@ -160,7 +159,10 @@ def _chain_runner(log_density, *, kind, num_warmup, num_samples, target_accept, 
     stages = schedule(num_warmup, num_samples)
     every = max(1, (num_warmup + num_samples) // 100)
 
-    def run(key, index, base_key):
+    def run(key, index, base_key, data):
+        # The model's data arrive as program inputs, not constants baked into the program
+        # (XLA would spend its compile time folding them).
+        log_density, base_fn, transform = make(data)
         init_key, key = jax.random.split(key)
         u0, ok = _find_start(log_density, init_key, base_fn(base_key), index, max_init_tries, jitter)
         dim = ravel_pytree(u0)[0].size
@@ -197,12 +199,20 @@ def _num_chain_blocks(num_chains: int, chain_method: str) -> int:
     return n
 
 
-def _run_chains(run, keys, base_key, num_chains: int, chain_method: str):
+def _run_chains(run, keys, base_key, data, num_chains: int, chain_method: str):
     """Compile and run all chains; returns (outputs, compile seconds, run seconds)."""
-    program = jax.vmap(run, in_axes=(0, 0, None))
-    if _num_chain_blocks(num_chains, chain_method) > 1:
+    blocks = _num_chain_blocks(num_chains, chain_method)
+    if blocks == num_chains and blocks > 1:
+        # One chain per device: no vmap at all, so nothing waits for a batch-mate's longer
+        # trajectory, and there is no batching pass to trace or batched loop to compile.
+        def program(keys, index, base_key, data):
+            out = run(keys[0], index[0], base_key, data)
+            return jax.tree_util.tree_map(lambda x: x[None], out)
+    else:
+        program = jax.vmap(run, in_axes=(0, 0, None, None))
+    if blocks > 1:
         # One block of chains per device, each device looping on its own.
-        program = jax.shard_map(program, mesh=batch_mesh(), in_specs=(P(BATCH_AXIS), P(BATCH_AXIS), P()),
+        program = jax.shard_map(program, mesh=batch_mesh(), in_specs=(P(BATCH_AXIS), P(BATCH_AXIS), P(), P()),
                                 out_specs=P(BATCH_AXIS), check_vma=False)
     index = jnp.arange(num_chains)
     start = time.perf_counter()
@@ -210,9 +220,9 @@ def _run_chains(run, keys, base_key, num_chains: int, chain_method: str):
     # with no measurable change in sampling speed (small ops inside control flow dominate).
     options = {"xla_backend_optimization_level": 1} if jax.default_backend() == "cpu" else None
     with traced_checks_disabled():
-        compiled = jax.jit(program).lower(keys, index, base_key).compile(options)
+        compiled = jax.jit(program).lower(keys, index, base_key, data).compile(options)
     compiled_at = time.perf_counter()
-    out = jax.block_until_ready(compiled(keys, index, base_key))
+    out = jax.block_until_ready(compiled(keys, index, base_key, data))
     return out, compiled_at - start, time.perf_counter() - compiled_at
 
 
@@ -252,9 +262,9 @@ def sample_log_density(
     _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller)
     init_u = jax.tree_util.tree_map(jnp.asarray, initial_position)
     guarded = lambda u: jnp.where(jnp.isfinite(v := log_density(u)), v, -jnp.inf)  # noqa: E731
+    make = lambda data: (guarded, lambda k: init_u, lambda u: {"position": u})  # noqa: E731
     (samples, draws, stats, step_size, imm, ok), *seconds = _sample(
-        guarded, key, base_fn=lambda k: init_u, jitter=0.0, max_init_tries=max_init_tries,
-        transform=lambda u: {"position": u}, kernel=kernel, num_warmup=num_warmup, num_samples=num_samples,
+        make, (), key, jitter=0.0, max_init_tries=max_init_tries, kernel=kernel, num_warmup=num_warmup, num_samples=num_samples,
         num_chains=num_chains, target_accept=target_accept, max_tree_depth=max_tree_depth,
         num_integration_steps=num_integration_steps, dense_mass=dense_mass, chain_method=chain_method,
         progress_bar=progress_bar)
@@ -274,18 +284,17 @@ def _check_started(ok, max_tries, caller):
         )
 
 
-def _sample(log_density, key, *, base_fn, jitter, max_init_tries, transform, kernel, num_warmup, num_samples,
+def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_samples,
             num_chains, target_accept, max_tree_depth, num_integration_steps, dense_mass, chain_method, progress_bar):
     if chain_method not in ("parallel", "vectorized"):
         raise ValueError(f"ds.{kernel}: `chain_method` must be 'parallel' or 'vectorized', got {chain_method!r}")
     with CompiledProgress(num_warmup + num_samples, _num_chain_blocks(num_chains, chain_method), f"{kernel} ({num_chains} chains)", progress_bar) as progress:
-        run = _chain_runner(log_density, kind=kernel, num_warmup=num_warmup, num_samples=num_samples,
+        run = _chain_runner(make, kind=kernel, num_warmup=num_warmup, num_samples=num_samples,
                             target_accept=target_accept, max_tree_depth=max_tree_depth,
                             num_integration_steps=num_integration_steps, dense_mass=dense_mass,
-                            progress=progress, initial_step_size=1.0, base_fn=base_fn, jitter=jitter,
-                            max_init_tries=max_init_tries, transform=transform)
+                            progress=progress, initial_step_size=1.0, jitter=jitter, max_init_tries=max_init_tries)
         base_key, key = jax.random.split(key)
-        return _run_chains(run, jax.random.split(key, num_chains), base_key, num_chains, chain_method)
+        return _run_chains(run, jax.random.split(key, num_chains), base_key, data, num_chains, chain_method)
 
 
 def _result(samples, draws, stats, step_size, imm, seconds, caller) -> MCMCResult:
@@ -318,22 +327,25 @@ def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
         raise ValueError(f"{caller}: `max_init_tries` must be an integer >= 1, got {max_init_tries!r}")
     site_key, run_key = jax.random.split(key)
     sites = latent_sites(model, site_key, args, kwargs, caller=caller)
-    log_density = unconstrained_log_density(model, args, kwargs)
     if init_params is not None:
         missing = set(sites) - set(init_params)
         if missing:
             raise ValueError(f"{caller}: `init_params` lacks latent sites {sorted(missing)}")
-        base_fn = lambda k: unconstrain(model, init_params, k, args, kwargs)  # noqa: E731
-        jitter = 0.0
-    else:
-        def base_fn(k):  # the prior median, coordinate-wise in unconstrained space
-            draws = prior_draws_unconstrained(model, k, 15, args, kwargs)
-            return jax.tree_util.tree_map(lambda x: jnp.median(x, axis=0), draws)
+    data, static = eqx.partition((args, kwargs), eqx.is_array)
 
-        jitter = 1.0
-    to_support = lambda u: constrain(model, u, args, kwargs)  # noqa: E731
+    def make(data):
+        a, kw = eqx.combine(data, static)
+        if init_params is not None:
+            base_fn = lambda k: unconstrain(model, init_params, k, a, kw)  # noqa: E731
+        else:
+            def base_fn(k):  # the prior median, coordinate-wise in unconstrained space
+                draws = prior_draws_unconstrained(model, k, 15, a, kw)
+                return jax.tree_util.tree_map(lambda x: jnp.median(x, axis=0), draws)
+
+        return (unconstrained_log_density(model, a, kw), base_fn, lambda u: constrain(model, u, a, kw))
+
     (samples, draws, stats, step_size, imm, ok), *seconds = _sample(
-        log_density, run_key, base_fn=base_fn, jitter=jitter, max_init_tries=max_init_tries, transform=to_support,
+        make, data, run_key, jitter=0.0 if init_params is not None else 1.0, max_init_tries=max_init_tries,
         kernel=kind, **options)
     _check_started(ok, max_init_tries, caller)
     return _result(samples, draws, stats, step_size, imm, seconds, caller)
