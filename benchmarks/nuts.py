@@ -162,6 +162,8 @@ def main(argv=None):
     }
     np_models = numpyro_models()
     metrics = {}
+    # Pay JAX's one-time start-up (backends, first compile) before any sampler is timed.
+    jax.block_until_ready(jax.jit(lambda a: jnp.sin(a) @ a)(jnp.ones((4, 4))))
     print(f"{jax.device_count()} devices; {opts.chains} chains x ({opts.warmup} warm-up + {opts.draws} draws)")
     print(f"{'workload':>9} {'sampler':>22} {'compile s':>10} {'sample s':>9} {'min ESS':>8} {'ESS/s':>8} "
           f"{'ESS/total s':>11}")

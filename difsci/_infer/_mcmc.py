@@ -104,7 +104,8 @@ class MCMCResult(eqx.Module):
 
 
 def _find_start(log_density, key, base, index, max_tries, jitter):
-    """The first candidate start with a finite log density and gradient, and whether one was found.
+    """The first candidate start with a finite log density and gradient: (start, its log density,
+    its gradient, whether one was found).
 
     Candidates: `base` (a prior median or the user's `init_params`) for chain 0 and, jittered
     uniformly by +-`jitter` in unconstrained space, for the other chains; then uniform(-2, 2)
@@ -121,23 +122,26 @@ def _find_start(log_density, key, base, index, max_tries, jitter):
             out.append(jnp.where(attempt == 0, near, jax.random.uniform(kr, x.shape, x.dtype, -2.0, 2.0)))
         return jax.tree_util.tree_unflatten(treedef, out)
 
-    def valid(u):
+    def evaluate(u):
         value, grad = jax.value_and_grad(log_density)(u)
         finite = [jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grad)]
-        return jnp.isfinite(value) & jnp.all(jnp.stack(finite))
+        return value, grad, jnp.isfinite(value) & jnp.all(jnp.stack(finite))
 
     def cond(carry):
-        attempt, _, ok = carry
+        attempt, *_, ok = carry
         return (~ok) & (attempt < max_tries)
 
     def body(carry):
-        attempt, _, _ = carry
+        attempt = carry[0]
         u = candidate(attempt)
-        return attempt + 1, u, valid(u)
+        return (attempt + 1, u, *evaluate(u))
 
+    # One traced gradient (inside the loop) serves the search and the sampler's first state.
     first = candidate(0)
-    _, u0, ok = jax.lax.while_loop(cond, body, (jnp.asarray(1), first, valid(first)))
-    return u0, ok
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, first)
+    init = (jnp.asarray(0), first, jnp.asarray(-jnp.inf, float), zeros, jnp.asarray(False))
+    _, u0, value, grad, ok = jax.lax.while_loop(cond, body, init)
+    return u0, value, grad, ok
 
 
 def _chain_runner(make, *, kind, num_warmup, num_samples, target_accept, max_tree_depth,
@@ -151,11 +155,10 @@ def _chain_runner(make, *, kind, num_warmup, num_samples, target_accept, max_tre
     if kind == "nuts":
         kernel = blackjax.nuts.build_kernel()
         extra = {"max_num_doublings": max_tree_depth}
-        init_state = blackjax.nuts.init
     else:
         kernel = blackjax.hmc.build_kernel()
         extra = {"num_integration_steps": num_integration_steps}
-        init_state = blackjax.hmc.init
+    state_type = blackjax.mcmc.hmc.HMCState  # (position, logdensity, logdensity_grad), for both kernels
     stages = schedule(num_warmup, num_samples)
     every = max(1, (num_warmup + num_samples) // 100)
 
@@ -164,7 +167,7 @@ def _chain_runner(make, *, kind, num_warmup, num_samples, target_accept, max_tre
         # (XLA would spend its compile time folding them).
         log_density, base_fn, transform = make(data)
         init_key, key = jax.random.split(key)
-        u0, ok = _find_start(log_density, init_key, base_fn(base_key), index, max_init_tries, jitter)
+        u0, value, grad, ok = _find_start(log_density, init_key, base_fn(base_key), index, max_init_tries, jitter)
         dim = ravel_pytree(u0)[0].size
         adapt_init, adapt_update = window_adaptation(dim, dense_mass, target_accept, initial_step_size)
 
@@ -182,7 +185,7 @@ def _chain_runner(make, *, kind, num_warmup, num_samples, target_accept, max_tre
 
         total = num_warmup + num_samples
         xs = (jnp.arange(total), jax.random.split(key, total), (stages[:, 0], stages[:, 1].astype(bool)))
-        (_, adapt), (draws, stats) = jax.lax.scan(one_step, (init_state(u0, log_density), adapt_init()), xs)
+        (_, adapt), (draws, stats) = jax.lax.scan(one_step, (state_type(u0, value, grad), adapt_init()), xs)
         keep = lambda x: x[num_warmup:]  # noqa: E731
         draws = jax.tree_util.tree_map(keep, draws)
         return (jax.vmap(transform)(draws), draws, jax.tree_util.tree_map(keep, stats), adapt.step_size,
