@@ -52,6 +52,8 @@ from ._infer._mcmc import nuts as nuts
 from ._infer._mcmc import sample_log_density as sample_log_density
 from ._infer._predictive import predictive as predictive
 from . import vi as vi
+from ._autograph import AutographError as AutographError
+from ._autograph import autograph as autograph
 
 
 from ._checkpoint import CheckpointError as CheckpointError
