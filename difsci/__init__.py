@@ -51,6 +51,7 @@ from ._infer._mcmc import hmc as hmc
 from ._infer._mcmc import nuts as nuts
 from ._infer._mcmc import sample_log_density as sample_log_density
 from ._infer._predictive import predictive as predictive
+from . import optimizers as optimizers
 from . import vi as vi
 from ._autograph import AutographError as AutographError
 from ._autograph import autograph as autograph
