@@ -1,0 +1,71 @@
+"""The perspective camera."""
+
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+
+import difsci as ds
+
+from ._types import Array, ArrayLike, Float, Vec3, Vecs, as_float, as_vec3, is_concrete
+from ._vector import cross, normalize
+
+
+class Camera(eqx.Module):
+    """A pinhole camera at `eye` looking at `target`, with `up` the approximate up direction.
+
+    **Arguments:**
+    - `eye`, `target`, `up`: shape `(3,)`, metres (differentiable).
+    - `fov`: field of view across the image width, degrees, in `(0, 180)` (differentiable).
+    - `width`, `height`: image size in pixels (static: a new size compiles anew).
+
+    Pixel `(row, col)` covers `[col, col + 1] x [row, row + 1]` of the image plane, row 0 at the
+    top; the image is not mirrored (`+x` in camera space is to the right).
+    """
+
+    eye: Vec3
+    target: Vec3
+    up: Vec3
+    fov: Float[Array, ""]
+    width: int = eqx.field(static=True)
+    height: int = eqx.field(static=True)
+
+    def __init__(self, eye: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 1.0, 0.0),
+                 fov: ArrayLike = 40.0, width: int = 64, height: int = 64):
+        for name, size in (("width", width), ("height", height)):
+            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+                raise ValueError(f"Camera: `{name}` must be a positive integer number of pixels, got {size!r}")
+        self.eye = ds.check_finite("Camera eye", as_vec3("Camera", "eye", eye))
+        self.target = ds.check_finite("Camera target", as_vec3("Camera", "target", target))
+        self.up = ds.check_finite("Camera up", as_vec3("Camera", "up", up))
+        fov = as_float(fov)
+        self.fov = ds.check(
+            fov, (fov > 0) & (fov < 180),
+            "Camera: `fov` must lie in (0, 180) degrees (the field of view across the image width)",
+        )
+        self.width, self.height = int(width), int(height)
+        if is_concrete(self.eye, self.target, self.up):
+            forward = np.asarray(self.target) - np.asarray(self.eye)
+            if not np.any(forward):
+                raise ValueError("Camera: `target` must differ from `eye` (it sets the viewing direction)")
+            if not np.any(np.cross(forward, np.asarray(self.up))):
+                raise ValueError("Camera: `up` must not be parallel to `target - eye`; e.g. use (0, 1, 0) or (0, 0, 1)")
+
+    def basis(self) -> tuple[Vec3, Vec3, Vec3]:
+        """Unit vectors `(right, up, forward)` of the camera, each shape `(3,)`."""
+        forward = normalize(self.target - self.eye)
+        right = normalize(cross(forward, self.up))
+        return right, cross(right, forward), forward
+
+    def rays(self, rows: ArrayLike, cols: ArrayLike) -> tuple[Vecs, Vecs]:
+        """Rays through image-plane points `(rows, cols)` (pixel units, any equal shapes `*n`,
+        `(row + 0.5, col + 0.5)` is a pixel's centre): origins and unit directions, `(3, *n)` each."""
+        rows, cols = jnp.asarray(rows), jnp.asarray(cols)
+        right, up, forward = self.basis()
+        half = jnp.tan(jnp.deg2rad(self.fov) / 2)
+        x = (2 * cols / self.width - 1) * half
+        y = (1 - 2 * rows / self.height) * half * (self.height / self.width)
+        extra = (1,) * rows.ndim
+        d = forward.reshape((3,) + extra) + right.reshape((3,) + extra) * x + up.reshape((3,) + extra) * y
+        origins = jnp.broadcast_to(self.eye.reshape((3,) + extra), d.shape)
+        return origins, normalize(d)

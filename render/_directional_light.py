@@ -1,0 +1,51 @@
+"""Directional (distant) lights, such as the sun."""
+
+import jax.numpy as jnp
+
+import difsci as ds
+
+from ._base import AbstractLight, LightSamples
+from ._types import ArrayLike, RGB, Vec3, Vecs, as_rgb, as_vec3
+from ._vector import expand, normalize
+
+
+class DirectionalLight(AbstractLight):
+    """Parallel light travelling along `direction` (any non-zero length) with `irradiance` (W/m^2,
+    RGB) on a surface facing it. Casts hard shadows; shadows and irradiance do not fall with distance.
+    """
+
+    direction: Vec3
+    irradiance: RGB
+
+    def __init__(self, direction: ArrayLike, irradiance: ArrayLike):
+        direction = as_vec3("DirectionalLight", "direction", direction)
+        self.direction = ds.check(
+            direction, jnp.sum(direction * direction, axis=-1) > 0,
+            "DirectionalLight: `direction` must be a non-zero vector (the way the light travels), e.g. (0, -1, 0)",
+        )
+        self.irradiance = ds.check_nonnegative(
+            "DirectionalLight irradiance", as_rgb("DirectionalLight", "irradiance", irradiance)
+        )
+
+    def _flat(self):
+        shape = jnp.broadcast_shapes(self.direction.shape, self.irradiance.shape)
+        flat = lambda v: jnp.broadcast_to(v, shape).reshape(-1, 3).T  # noqa: E731
+        return flat(self.direction), flat(self.irradiance)
+
+    def num_samples(self, light_samples: int) -> int:
+        return self._flat()[0].shape[1]
+
+    @property
+    def needs_random(self) -> bool:
+        return False
+
+    def sample(self, points: Vecs, uniforms=None) -> LightSamples:
+        direction, irradiance = self._flat()
+        nrays = points.ndim - 1
+        shape = (3, direction.shape[1]) + points.shape[1:]
+        towards = jnp.broadcast_to(expand(-normalize(direction), nrays), shape)
+        return LightSamples(towards, jnp.full(shape[1:], jnp.inf, points.dtype),
+                            jnp.broadcast_to(expand(irradiance, nrays), shape))
+
+    def emitter(self) -> None:
+        return None

@@ -1,0 +1,99 @@
+"""`render`: a camera's image of a scene, its pixels split over every device."""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+import difsci as ds
+
+from . import _sampling
+from ._camera import Camera
+from ._integrator import radiance
+from ._scene import Batched, Scene, batch_scene
+from ._types import Image, Int, Array
+
+# Rays per chunk are chosen so one chunk's ray x primitive x light-sample arrays stay near this
+# many elements: large meshes are traced in sequential chunks instead of exhausting memory.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+@eqx.filter_jit
+def render(
+    scene: Scene,
+    camera: Camera,
+    *,
+    spp: int = 1,
+    key=None,
+    max_depth: int = 2,
+    light_samples: int = 16,
+) -> Image:
+    """Render `scene` as seen by `camera`: linear radiance, W/(sr m^2) per RGB channel.
+
+    **Arguments:**
+    - `spp`: samples per pixel, stratified over the pixel (box filter). With `spp=1` and no
+      `key` each pixel is sampled at its centre, so the image is deterministic.
+    - `key`: a `jax.random.key` for jittered pixel samples and area-light samples; needed when
+      `spp > 1` or the scene has a `SphereLight`.
+    - `max_depth`: mirror bounces followed for `Glossy` materials' `reflectivity` (0: none).
+    - `light_samples`: directions sampled per `SphereLight` per shading point (stratified).
+
+    **Returns:** `(camera.height, camera.width, 3)` radiance; the dtype follows the inputs'.
+
+    Differentiable in every float of `scene` and `camera`. Not differentiable: where a pixel's
+    value jumps (the edges of hard shadows and of silhouettes), the gradient misses the jump;
+    a `SphereLight`'s penumbrae make shadows vary smoothly. Pixels are split over all devices
+    (`ds.sharded_vmap`); the result is the same on one device or many.
+    """
+    for name, value in (("spp", spp), ("light_samples", light_samples)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"render: `{name}` must be a positive integer, got {value!r}")
+    if not isinstance(max_depth, int) or max_depth < 0:
+        raise ValueError(f"render: `max_depth` must be an integer >= 0, got {max_depth!r}")
+    batched = batch_scene(scene)
+    area_lights = any(light.needs_random for light in batched.lights)
+    if key is None and (spp > 1 or area_lights):
+        raise ValueError(
+            "render: pass `key=jax.random.key(...)`: "
+            + ("`spp > 1` samples pixels at random positions" if spp > 1 else "a SphereLight is sampled at random")
+        )
+    jitter = key is not None
+    seed = _sampling.seed_from_key(key) if jitter else jnp.zeros((2,), jnp.uint32)
+
+    height, width = camera.height, camera.width
+    n_rays = height * width * spp
+    samples = sum(light.num_samples(light_samples) for light in batched.lights)
+    per_ray = max(batched.count, 1) * max(samples, 1)
+    n_devices = jax.device_count()
+    per_device = -(-n_rays // n_devices)
+    n_chunks = -(-per_device * per_ray // _CHUNK_ELEMENTS)
+    chunk = -(-per_device // n_chunks)
+    ids = jnp.arange(n_devices * n_chunks * chunk, dtype=jnp.int32) % n_rays
+    ids = ids.reshape(n_devices, n_chunks, chunk)
+
+    def device_part(batched, camera, seed, ids):
+        trace = lambda ids: _trace_rays(batched, camera, seed, ids, spp, jitter, max_depth, light_samples)  # noqa: E731
+        return jax.lax.map(trace, ids) if n_chunks > 1 else trace(ids[0])[None]
+
+    out = ds.sharded_vmap(device_part, in_axes=(None, None, None, 0))(batched, camera, seed, ids)
+    out = jnp.moveaxis(out, 2, 0).reshape(3, -1)[:, :n_rays].reshape(3, height, width, spp)
+    return jnp.moveaxis(jnp.mean(out, axis=-1), 0, -1)
+
+
+def _trace_rays(batched: Batched, camera: Camera, seed, ids: Int[Array, " n"], spp: int, jitter: bool,
+                max_depth: int, light_samples: int):
+    pixel, sample = ids // spp, ids % spp
+    row, col = pixel // camera.width, pixel % camera.width
+    dtype = batched.shading.dtype if batched.count else camera.eye.dtype
+    dtype = jnp.result_type(dtype, camera.eye.dtype)
+    if jitter:
+        u = _sampling.uniforms(seed, ids, 0, 1, dtype)[0]
+        dx, dy = _sampling.stratify(u[0], u[1], sample, spp)
+    else:
+        dx = dy = jnp.asarray(0.5, dtype)
+    origins, directions = camera.rays(row.astype(dtype) + dy, col.astype(dtype) + dx)
+    # Materialise the rays: fused into their many consumers, XLA would recompute them in each.
+    origins, directions = jax.lax.optimization_barrier((origins, directions))
+    return radiance(batched, origins.astype(dtype), directions.astype(dtype), ids, seed,
+                    max_depth=max_depth, light_samples=light_samples)

@@ -1,0 +1,72 @@
+"""Spheres."""
+
+import jax.numpy as jnp
+
+import difsci as ds
+
+from ._base import AbstractGeometry, AbstractMaterial, AbstractPrimitives
+from ._types import Array, ArrayLike, Bool, Float, Vec3, Vecs, as_float, as_vec3
+from ._vector import any_leading, dot, expand, safe_sqrt
+
+
+class Sphere(AbstractGeometry):
+    """A sphere of `radius` metres about `center` (metres, shape `(3,)`), both differentiable.
+
+    Batched fields (`center` of shape `(n, 3)`, `radius` of shape `(n,)`) make one module hold
+    `n` spheres, intersected together as one array operation.
+    """
+
+    center: Vec3
+    radius: Float[Array, "*batch"]
+    material: AbstractMaterial
+
+    def __init__(self, center: ArrayLike, radius: ArrayLike, material: AbstractMaterial):
+        self.center = ds.check_finite("Sphere center", as_vec3("Sphere", "center", center))
+        self.radius = ds.check(
+            as_float(radius), jnp.asarray(radius) > 0,
+            "Sphere: `radius` must be > 0 metres (a positive number); pass the absolute value",
+        )
+        self.material = material
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return jnp.broadcast_shapes(self.center.shape[:-1], self.radius.shape)
+
+    def primitives(self) -> "Spheres":
+        shape = self.batch_shape
+        center = jnp.broadcast_to(self.center, shape + (3,)).reshape(-1, 3).T
+        return Spheres(center, jnp.broadcast_to(self.radius, shape).reshape(-1))
+
+
+class Spheres(AbstractPrimitives):
+    center: Float[Array, "3 n"]
+    radius: Float[Array, " n"]
+
+    @property
+    def count(self) -> int:
+        return self.radius.shape[0]
+
+    def _roots(self, origins: Vecs, directions: Vecs):
+        nrays = origins.ndim - 1
+        oc = origins[:, None] - expand(self.center, nrays)
+        d = directions[:, None]
+        b = dot(oc, d)
+        disc = b * b - (dot(oc, oc) - expand(self.radius, nrays) ** 2)
+        root = safe_sqrt(disc)
+        return disc > 0, -b - root, -b + root
+
+    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "n *rays"]:
+        hit, near, far = self._roots(origins, directions)
+        t = jnp.where(near > 0, near, far)
+        return jnp.where(hit & (t > 0), t, jnp.inf)
+
+    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
+        hit, near, far = self._roots(origins, directions)
+        # A crossing of the surface strictly between the origin and the end of the ray: the near
+        # side ahead of the origin, or (origin inside the sphere) the far side before the end.
+        crosses = ((near > 0) & (near < distances)) | ((far > 0) & (far < distances))
+        return any_leading(hit & crosses)
+
+    def normal_coefficients(self) -> Float[Array, "4 n"]:
+        inv = 1 / self.radius
+        return jnp.concatenate([inv[None], -self.center * inv], axis=0)

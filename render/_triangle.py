@@ -1,0 +1,116 @@
+"""Triangles and triangle meshes."""
+
+import jax.numpy as jnp
+import numpy as np
+
+import difsci as ds
+
+from ._base import AbstractGeometry, AbstractMaterial, AbstractPrimitives
+from ._types import Array, ArrayLike, Bool, Float, Int, Vec3, Vecs, as_vec3, is_concrete
+from ._vector import any_leading, cross, dot, expand, normalize
+
+
+class Triangle(AbstractGeometry):
+    """The triangle with corners `v0`, `v1`, `v2` (metres, shape `(3,)` each; batched corners
+    `(n, 3)` hold `n` triangles). Two-sided; the outward normal follows `(v1 - v0) x (v2 - v0)`."""
+
+    v0: Vec3
+    v1: Vec3
+    v2: Vec3
+    material: AbstractMaterial
+
+    def __init__(self, v0: ArrayLike, v1: ArrayLike, v2: ArrayLike, material: AbstractMaterial):
+        self.v0 = ds.check_finite("Triangle v0", as_vec3("Triangle", "v0", v0))
+        self.v1 = ds.check_finite("Triangle v1", as_vec3("Triangle", "v1", v1))
+        self.v2 = ds.check_finite("Triangle v2", as_vec3("Triangle", "v2", v2))
+        self.material = material
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return jnp.broadcast_shapes(self.v0.shape[:-1], self.v1.shape[:-1], self.v2.shape[:-1])
+
+    def primitives(self) -> "Triangles":
+        shape = self.batch_shape
+        flat = lambda v: jnp.broadcast_to(v, shape + (3,)).reshape(-1, 3).T  # noqa: E731
+        return Triangles.from_corners(flat(self.v0), flat(self.v1), flat(self.v2))
+
+
+class TriangleMesh(AbstractGeometry):
+    """An indexed triangle mesh: `vertices` `(V, 3)` metres (differentiable) and integer `faces`
+    `(F, 3)` indexing them (counter-clockwise seen from outside). Flat-shaded, two-sided.
+
+    The integer `faces` are not differentiable: take gradients with `eqx.filter_grad`, or with
+    respect to the `vertices` alone. `render.load_obj` reads one from a Wavefront .obj file.
+    """
+
+    vertices: Float[Array, "V 3"]
+    faces: Int[Array, "F 3"]
+    material: AbstractMaterial
+
+    def __init__(self, vertices: ArrayLike, faces: ArrayLike, material: AbstractMaterial):
+        vertices = as_vec3("TriangleMesh", "vertices", vertices)
+        if vertices.ndim != 2:
+            raise ValueError(f"TriangleMesh: `vertices` must have shape (V, 3), got {vertices.shape}")
+        faces = jnp.asarray(faces)
+        if faces.ndim != 2 or faces.shape[1] != 3 or not jnp.issubdtype(faces.dtype, jnp.integer):
+            raise ValueError(
+                f"TriangleMesh: `faces` must be integers of shape (F, 3) indexing `vertices`, "
+                f"got {faces.dtype} of shape {faces.shape}"
+            )
+        if is_concrete(faces) and faces.size and not (0 <= int(np.min(faces)) and int(np.max(faces)) < vertices.shape[0]):
+            raise ValueError(
+                f"TriangleMesh: `faces` must index `vertices` within [0, {vertices.shape[0] - 1}], "
+                f"got indices in [{int(np.min(faces))}, {int(np.max(faces))}]"
+            )
+        self.vertices = ds.check_finite("TriangleMesh vertices", vertices)
+        self.faces = faces
+        self.material = material
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return (self.faces.shape[0],)
+
+    def primitives(self) -> "Triangles":
+        corners = self.vertices[self.faces]  # (F, 3 corners, 3 xyz)
+        return Triangles.from_corners(corners[:, 0].T, corners[:, 1].T, corners[:, 2].T)
+
+
+class Triangles(AbstractPrimitives):
+    v0: Float[Array, "3 n"]
+    edge1: Float[Array, "3 n"]
+    edge2: Float[Array, "3 n"]
+
+    @classmethod
+    def from_corners(cls, v0: Vecs, v1: Vecs, v2: Vecs) -> "Triangles":
+        return cls(v0, v1 - v0, v2 - v0)
+
+    @property
+    def count(self) -> int:
+        return self.v0.shape[1]
+
+    def _distance(self, origins: Vecs, directions: Vecs):
+        # Moller-Trumbore: solve origin + t d = v0 + u e1 + v e2 by Cramer's rule.
+        nrays = origins.ndim - 1
+        e1, e2 = expand(self.edge1, nrays), expand(self.edge2, nrays)
+        d = directions[:, None]
+        p = cross(d, e2)
+        det = dot(e1, p)
+        ok = det != 0
+        inv = 1 / jnp.where(ok, det, 1)
+        s = origins[:, None] - expand(self.v0, nrays)
+        u = dot(s, p) * inv
+        q = cross(s, e1)
+        v = dot(d, q) * inv
+        t = dot(e2, q) * inv
+        return ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0), t
+
+    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "n *rays"]:
+        hit, t = self._distance(origins, directions)
+        return jnp.where(hit, t, jnp.inf)
+
+    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
+        hit, t = self._distance(origins, directions)
+        return any_leading(hit & (t < distances))
+
+    def normal_coefficients(self) -> Float[Array, "4 n"]:
+        return jnp.concatenate([jnp.zeros_like(self.v0[:1]), normalize(cross(self.edge1, self.edge2))], axis=0)

@@ -1,0 +1,47 @@
+"""Shape aliases and array conversion shared across `render` (jaxtyping, kept in one place)."""
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
+
+#: A point or direction in world space, metres.
+Vec3 = Float[Array, "*batch 3"]
+#: A linear RGB triple (radiance, intensity, albedo, ...).
+RGB = Float[Array, "*batch 3"]
+#: A linear-radiance image, W/(sr m^2) per channel.
+Image = Float[Array, "height width 3"]
+#: Vectors stored component-first, `(3, *n)`: the layout the kernels use, so XLA vectorises
+#: over rays and primitives rather than over the three components.
+Vecs = Float[Array, "3 *n"]
+
+__all__ = ["Array", "ArrayLike", "Bool", "Float", "Int", "Vec3", "RGB", "Image", "Vecs"]
+
+
+def as_float(x: ArrayLike) -> Array:
+    """`x` as a floating JAX array: float inputs keep their dtype, ints become the default float."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x
+
+
+def as_vec3(owner: str, name: str, x: ArrayLike) -> Array:
+    """`x` as a float array whose last axis has length 3, or a `ValueError` naming it."""
+    x = as_float(x)
+    if x.ndim == 0 or x.shape[-1] != 3:
+        raise ValueError(f"{owner}: `{name}` must have shape (..., 3) (x, y, z or r, g, b), got shape {x.shape}")
+    return x
+
+
+def as_rgb(owner: str, name: str, x: ArrayLike) -> Array:
+    """`x` as an RGB array `(..., 3)`; a scalar means grey and is repeated."""
+    x = as_float(x)
+    if x.ndim == 0:
+        x = jnp.broadcast_to(x, (3,))
+    return as_vec3(owner, name, x)
+
+
+def is_concrete(*xs) -> bool:
+    """True when none of `xs` is a tracer (so NumPy can look at the values)."""
+    import jax
+
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(xs))
