@@ -74,10 +74,15 @@ def occluded(scene: Batched, origins: Vecs, directions: Vecs, distances: Float[A
     return blocked
 
 
+def offset_length(position: Vecs) -> Float[Array, "*rays"]:
+    """How far `offset` moves a point: far enough that rounding cannot put it back on its surface."""
+    scale = 1 + jnp.maximum(jnp.maximum(jnp.abs(position[0]), jnp.abs(position[1])), jnp.abs(position[2]))
+    return math.sqrt(jnp.finfo(position.dtype).eps) * scale
+
+
 def offset(position: Vecs, normal: Vecs) -> Vecs:
     """`position` nudged off its surface along `normal`, so rays leaving it do not hit it again."""
-    scale = 1 + jnp.maximum(jnp.maximum(jnp.abs(position[0]), jnp.abs(position[1])), jnp.abs(position[2]))
-    return position + normal * (math.sqrt(jnp.finfo(position.dtype).eps) * scale)
+    return position + normal * offset_length(position)
 
 
 def direct_light(scene: Batched, hit: _Hit, view: Vecs, uniforms) -> Vecs:
@@ -95,9 +100,11 @@ def direct_light(scene: Batched, hit: _Hit, view: Vecs, uniforms) -> Vecs:
     distance = jnp.concatenate(distances, axis=0)
     weight = jnp.concatenate(weights, axis=1)
     cos = dot(n[:, None], direction)
-    # Shorten shadow rays slightly, so an area light's own sphere does not shadow it.
-    shadow_length = distance * (1 - 64 * jnp.finfo(x.dtype).eps)
-    lit = (cos > 0) & ~occluded(scene, offset(x, n)[:, None], direction, shadow_length)
+    # Shadow rays start `offset_length` off the surface, up to that much nearer the light; they
+    # stop short of it by that and a little more, so an area light's own sphere never shadows it.
+    nudge = offset_length(x)
+    shadow_length = (distance - nudge) * (1 - 1e-6)
+    lit = (cos > 0) & ~occluded(scene, (x + n * nudge)[:, None], direction, shadow_length)
     brdf = rows[_ALBEDO : _ALBEDO + 3, None] / math.pi
     if not scene.lambertian:
         half = normalize(direction + view[:, None])

@@ -17,11 +17,13 @@ __all__ = ["Array", "ArrayLike", "Bool", "Float", "Int", "Vec3", "RGB", "Image",
 
 
 def as_float(x: ArrayLike) -> Array:
-    """`x` as a floating JAX array: float inputs keep their dtype, ints become the default float."""
+    """`x` as a floating JAX array: float inputs keep their dtype, ints become the default float.
+
+    The result is never weakly typed, so a Python-number field and its updated value (after an
+    optimiser step) have the same type and a jitted render does not compile twice."""
     x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        x = x.astype(jnp.result_type(float))
-    return x
+    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
+    return jnp.asarray(x, dtype=dtype)
 
 
 def as_vec3(owner: str, name: str, x: ArrayLike) -> Array:
