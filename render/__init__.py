@@ -9,6 +9,11 @@ from ._base import AbstractMaterial as AbstractMaterial
 from ._camera import Camera as Camera
 from ._diffuse import Diffuse as Diffuse
 from ._directional_light import DirectionalLight as DirectionalLight
+from ._examples import three_spheres as three_spheres
+from ._fit import fit_light as fit_light
+from ._fit import LightFit as LightFit
+from ._fit import save_fit_pictures as save_fit_pictures
+from ._fit import save_strip as save_strip
 from ._glossy import Glossy as Glossy
 from ._image import linear_to_srgb as linear_to_srgb
 from ._image import load_png as load_png

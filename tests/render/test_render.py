@@ -25,12 +25,12 @@ SCENE = make_scene()
 
 @eqx.filter_jit
 def _jvp(scene, camera, tangents):
-    return jax.jvp(lambda s, c: render.render(s, c), (scene, camera), tangents)[1]
+    return jax.jvp(lambda s, c: render.render(s, c, max_depth=1), (scene, camera), tangents)[1]
 
 
 @eqx.filter_jit
 def _vjp(scene, camera, cotangent):
-    return jax.vjp(lambda s, c: render.render(s, c), scene, camera)[1](cotangent)
+    return jax.vjp(lambda s, c: render.render(s, c, max_depth=1), scene, camera)[1](cotangent)
 
 
 def _zeros(tree):
@@ -57,7 +57,7 @@ def test_gradient_matches_finite_differences_on_smooth_pixels(name):
 
     def moved(h):
         s, c = eqx.tree_at(lambda p: where(*p), pair, replace_fn=lambda x: x + h * direction)
-        return np.asarray(render.render(s, c))
+        return np.asarray(render.render(s, c, max_depth=1))
 
     tangent = eqx.tree_at(lambda p: where(*p), _zeros(pair), direction)
     forward = np.asarray(_jvp(SCENE, CAMERA, tangent))
@@ -93,7 +93,7 @@ LIGHTS = {
 @pytest.mark.parametrize("where", list(LIGHTS))
 def test_gradients_are_finite_for_every_light_position(where):
     scene = make_scene(light=LIGHTS[where])
-    image = render.render(scene, CAMERA)
+    image = render.render(scene, CAMERA, max_depth=1)
     assert np.all(np.isfinite(image))
     grads = _vjp(scene, CAMERA, 2 * image)  # the gradient of sum(image**2)
     leaves = jax.tree_util.tree_leaves(eqx.filter(grads, eqx.is_inexact_array))
