@@ -5,6 +5,7 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.sharding import NamedSharding, PartitionSpec
 
 import difsci as ds
 
@@ -76,6 +77,11 @@ def render(
         trace = lambda ids: _trace_rays(batched, camera, seed, ids, spp, jitter, max_depth, light_samples)  # noqa: E731
         return jax.lax.map(trace, ids) if n_chunks > 1 else trace(ids[0])[None]
 
+    if n_devices > 1:
+        # Inside this jit `sharded_vmap`'s placement of traced arguments is a no-op; a sharding
+        # constraint on the ray indices makes XLA's partitioner give each device its rows.
+        mesh = ds.batch_mesh()
+        ids = jax.lax.with_sharding_constraint(ids, NamedSharding(mesh, PartitionSpec(mesh.axis_names[0])))
     out = ds.sharded_vmap(device_part, in_axes=(None, None, None, 0))(batched, camera, seed, ids)
     out = jnp.moveaxis(out, 2, 0).reshape(3, -1)[:, :n_rays].reshape(3, height, width, spp)
     return jnp.moveaxis(jnp.mean(out, axis=-1), 0, -1)
