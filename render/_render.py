@@ -95,7 +95,8 @@ def _trace_rays(batched: Batched, camera: Camera, seed, ids: Int[Array, " n"], s
     dtype = jnp.result_type(dtype, camera.eye.dtype)
     if jitter:
         u = _sampling.uniforms(seed, ids, 0, 1, dtype)[0]
-        dx, dy = _sampling.stratify(u[0], u[1], sample, spp)
+        # Materialised: fused into each consumer, XLA would recompute the hash in every one.
+        dx, dy = jax.lax.optimization_barrier(_sampling.stratify(u[0], u[1], sample, spp))
     else:
         dx = dy = jnp.asarray(0.5, dtype)
     origins, directions = camera.rays(row.astype(dtype) + dy, col.astype(dtype) + dx)
