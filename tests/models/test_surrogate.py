@@ -47,6 +47,7 @@ def test_aimer_bad_bounds(key):
         models.TrebuchetAimer(mass_bounds=(10.0, 5.0), key=key)
 
 
+@pytest.mark.slow
 def test_levenberg_marquardt_refinement_lowers_the_loss():
     trebuchet = physics.Trebuchet()
     model = models.TrebuchetAimer(8, key=jax.random.key(3))
