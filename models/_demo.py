@@ -103,6 +103,14 @@ def inference_section(out_dir: Path, key, quick: bool = False) -> dict:
     }
 
 
+def light_section(out_dir: Path, key, quick: bool = False) -> dict:
+    """Fit a point light to a "photo" (an 8-bit PNG render) through the ray tracer."""
+    import render
+
+    size, steps = (32, 150) if quick else (64, 200)
+    return render.fit_light_to_photo(out_dir / "light", size=size, steps=steps)
+
+
 def run_demo(out_dir: str | Path = "difsci-demo", quick: bool = False) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,6 +119,7 @@ def run_demo(out_dir: str | Path = "difsci-demo", quick: bool = False) -> int:
         "probabilistic": probabilistic_section,
         "inference": lambda out, key: inference_section(out, key, quick),
         "trebuchet": trebuchet_section,
+        "light": lambda out, key: light_section(out, key, quick),
     }
     if not quick:  # training compiles the batched simulator gradient (~30 s); tests cover it elsewhere
         sections["surrogate"] = lambda out, key: surrogate_section(out, key)

@@ -109,9 +109,12 @@ def evaluate_aimer(model: TrebuchetAimer, trebuchet: physics.Trebuchet, targets,
     """Miss statistics (percent of the target) of `model` on the given (target, wind) pairs,
     and its time per aim (batched, compiled, after warm-up). With a boolean `reachable` mask
     (e.g. `physics.aim(...).reachable`) the statistics also cover only the pairs some setting
-    within the bounds can hit."""
-    misses = jnp.abs(eqx.filter_jit(relative_miss)(model, trebuchet, targets, winds)) * 100
-    extra = {}
+    within the bounds can hit. A shot the simulator cannot make with the aimed settings (say,
+    the projectile never lands) counts as a 100 % miss and is counted in `failed_shots`."""
+    misses = jnp.abs(eqx.filter_jit(lambda *a: relative_miss(*a, throw=False))(model, trebuchet, targets, winds)) * 100
+    failed = ~jnp.isfinite(misses)
+    misses = jnp.where(failed, 100.0, misses)
+    extra = {"failed_shots": int(jnp.sum(failed))}
     if reachable is not None:
         hit = misses[jnp.asarray(reachable, bool)]
         extra = {"reachable_mean_miss_percent": float(jnp.mean(hit)),

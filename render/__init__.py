@@ -9,6 +9,7 @@ from ._base import AbstractMaterial as AbstractMaterial
 from ._camera import Camera as Camera
 from ._diffuse import Diffuse as Diffuse
 from ._directional_light import DirectionalLight as DirectionalLight
+from ._examples import fit_light_to_photo as fit_light_to_photo
 from ._examples import three_spheres as three_spheres
 from ._fit import fit_light as fit_light
 from ._fit import LightFit as LightFit

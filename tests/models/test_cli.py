@@ -17,6 +17,9 @@ def test_demo_quick_writes_summary_and_pngs(tmp_path):
     nuts = summary["inference"]
     assert abs(nuts["posterior_mean"] - nuts["closed_form_mean"]) < 4 * nuts["closed_form_sd"] / nuts["ess_bulk"] ** 0.5
     assert abs(nuts["posterior_sd"] - nuts["closed_form_sd"]) < 0.15 * nuts["closed_form_sd"]
+    light = summary["light"]
+    assert light["relative_error"] < 0.02 and light["final_loss"] < 0.01 * light["initial_loss"]
+    assert (tmp_path / "light" / "fit_strip.png").stat().st_size > 1000
     for section in summary.values():
         if isinstance(section, dict) and "png" in section:
             assert (tmp_path / section["png"].split("/")[-1]).stat().st_size > 1000

@@ -23,6 +23,7 @@ def test_briefly_trained_aimer_beats_a_constant_guess(tmp_path, capsys):
         eqx.filter_jit(jax.vmap(lambda w: trebuchet.shoot(mass, angle, w)))(winds) - targets
     ) / targets * 100
     assert trained["mean_miss_percent"] < float(jnp.mean(miss_constant))
+    assert trained["failed_shots"] == 0
     assert result.losses[-5:].mean() < result.losses[:5].mean()
     mass, angle = jax.vmap(model)(targets, winds)
     lo, hi = model.mass_bounds
