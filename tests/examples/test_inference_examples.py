@@ -31,6 +31,7 @@ def test_trebuchet_wind_and_counterweight_are_recovered():
     assert sd["wind"] < 0.5  # five shots pin the wind down to a fraction of its 5 m/s prior
 
 
+@pytest.mark.slow  # the library under it is tested in tests/models
 def test_bayesian_nn_example_runs_tiny(tmp_path):
     main = runpy.run_path(str(EXAMPLES / "bayesian_nn.py"))["main"]
     out = main(["--train", "40", "--vi-steps", "200", "--warmup", "60", "--samples", "60", "--chains", "2",
