@@ -30,10 +30,12 @@ from ._control import Policy as Policy
 from ._control import cartpole_features as cartpole_features
 from ._control import cartpole_swing_up_cost as cartpole_swing_up_cost
 from ._control import episode_cost as episode_cost
+from ._control import episodes_to_goal as episodes_to_goal
 from ._control import pendulum_features as pendulum_features
 from ._control import pendulum_swing_up_cost as pendulum_swing_up_cost
 from ._control import plot_rollout as plot_rollout
 from ._control import train_policy as train_policy
+from ._control import upright_at_end as upright_at_end
 from ._bnn import bnn_regression as bnn_regression
 from ._bnn import coverage as coverage
 from ._bnn import mlp_prior as mlp_prior
