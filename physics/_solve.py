@@ -15,9 +15,14 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, Bool, Float, PyTree
 
+from ._tsit5 import Tsit5
+
 
 class SolverSettings(eqx.Module):
     """How phases are integrated: adaptive Tsit5 with a PID step-size controller.
+
+    The default solver is diffrax's Tsit5 method with its stages unrolled (`physics._tsit5`);
+    any diffrax solver can be given instead.
 
     `max_steps` bounds each phase; `adjoint` chooses how reverse-mode gradients are taken
     (diffrax's `RecursiveCheckpointAdjoint` with `checkpoints` stored steps by default:
@@ -29,7 +34,7 @@ class SolverSettings(eqx.Module):
     max_steps: int = eqx.field(static=True, default=512)
     checkpoints: int | None = eqx.field(static=True, default=None)
     mode: str = eqx.field(static=True, default="reverse")
-    solver: dfx.AbstractSolver = dfx.Tsit5()
+    solver: dfx.AbstractSolver = Tsit5()
 
     def __check_init__(self):
         if self.mode not in ("reverse", "forward", "both"):

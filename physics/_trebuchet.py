@@ -11,10 +11,12 @@ Trebuchet.jl). Units are SI throughout; angles in radians.
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float, ArrayLike
 
 import difsci as ds
 
+from ._sincos import sincos
 from ._solve import SolverSettings, raise_on_failure, solve_phases
 
 FOOT = 0.3048  # m
@@ -40,6 +42,30 @@ class TrebuchetState(eqx.Module):
     arm_rate: Float[Array, ""]
     weight_rate: Float[Array, ""]
     sling_rate: Float[Array, ""]
+
+
+class _Trig(eqx.Module):
+    """Sines and cosines of the angles the equations of motion use, each computed once.
+
+    Three `sincos` calls and the angle-sum identities give all nine values. A vmapped ground
+    phase field went from 36 libm calls per state (XLA copied each `sin` into every fused
+    consumer) to this, 3x faster.
+    """
+
+    sin_a: Array
+    cos_a: Array
+    sin_w: Array
+    cos_w: Array
+    sin_s: Array
+    cos_s: Array
+    sin_as: Array
+    cos_as: Array
+    sin_aw: Array
+
+    @classmethod
+    def of(cls, s: TrebuchetState) -> "_Trig":
+        (sa, sw, ss), (ca, cw, cs) = sincos(jnp.stack([s.arm, s.weight, s.sling]))
+        return cls(sa, ca, sw, cw, ss, cs, sa * cs + ca * ss, ca * cs - sa * ss, sa * cw + ca * sw)
 
 
 class Shot(eqx.Module):
@@ -170,66 +196,63 @@ class Trebuchet(eqx.Module):
 
     def projectile_position(self, s: TrebuchetState) -> Float[Array, "2"]:
         b, e = self.long_arm, self.sling_length
-        return jnp.stack([-b * jnp.sin(s.arm) - e * jnp.sin(s.arm + s.sling), b * jnp.cos(s.arm) + e * jnp.cos(s.arm + s.sling)])
+        (sin_a, sin_as), (cos_a, cos_as) = sincos(jnp.stack([s.arm, s.arm + s.sling]))
+        return jnp.stack([-b * sin_a - e * sin_as, b * cos_a + e * cos_as])
 
     def projectile_velocity(self, s: TrebuchetState) -> Float[Array, "2"]:
         b, e = self.long_arm, self.sling_length
         total = s.sling_rate + s.arm_rate
-        return jnp.stack(
-            [
-                -e * total * jnp.cos(s.sling + s.arm) - b * s.arm_rate * jnp.cos(s.arm),
-                -e * total * jnp.sin(s.sling + s.arm) - b * s.arm_rate * jnp.sin(s.arm),
-            ]
-        )
+        (sin_a, sin_as), (cos_a, cos_as) = sincos(jnp.stack([s.arm, s.arm + s.sling]))
+        return jnp.stack([-e * total * cos_as - b * s.arm_rate * cos_a, -e * total * sin_as - b * s.arm_rate * sin_a])
 
     def _ground_accelerations(self, s: TrebuchetState, m_w):
         """Phase 1: (dAw, dWw, dSw) with the projectile constrained to the ground."""
         b, c, d, e, g, m_a, m_p, i_a, i_w, l_cg = self._constants()
-        aq, wq, sq, aw, ww, sw = s.arm, s.weight, s.sling, s.arm_rate, s.weight_rate, s.sling_rate
-        S, C = jnp.sin, jnp.cos
-        s_as = S(aq + sq)
+        aw, ww, sw = s.arm_rate, s.weight_rate, s.sling_rate
+        t = _Trig.of(s)
+        s_as = t.sin_as
         m11 = (
-            -m_p * b**2 * (-1 + 2 * S(aq) * C(sq) / s_as)
+            -m_p * b**2 * (-1 + 2 * t.sin_a * t.cos_s / s_as)
             + i_a + i_w + m_a * l_cg**2
-            + m_p * b**2 * S(aq) ** 2 / s_as**2
-            + m_w * (c**2 + d**2 + 2 * c * d * C(wq))
+            + m_p * b**2 * t.sin_a**2 / s_as**2
+            + m_w * (c**2 + d**2 + 2 * c * d * t.cos_w)
         )
-        m12 = i_w + d * m_w * (d + c * C(wq))
+        m12 = i_w + d * m_w * (d + c * t.cos_w)
         m22 = i_w + m_w * d**2
-        k = C(aq + sq) * sw * (sw + 2 * aw) / s_as + (C(aq + sq) / s_as + b * C(aq) / (e * s_as)) * aw**2
+        k = t.cos_as * sw * (sw + 2 * aw) / s_as + (t.cos_as / s_as + b * t.cos_a / (e * s_as)) * aw**2
         r1 = (
-            g * l_cg * m_a * S(aq)
-            + b * e * m_p * (S(sq) * (aw + sw) ** 2 + C(sq) * k)
-            + b * m_p * S(aq) * (b * S(sq) * aw**2 - e * k) / s_as
-            - g * m_w * (c * S(aq) + d * S(aq + wq))
-            - c * d * m_w * S(wq) * (aw**2 - (aw + ww) ** 2)
+            g * l_cg * m_a * t.sin_a
+            + b * e * m_p * (t.sin_s * (aw + sw) ** 2 + t.cos_s * k)
+            + b * m_p * t.sin_a * (b * t.sin_s * aw**2 - e * k) / s_as
+            - g * m_w * (c * t.sin_a + d * t.sin_aw)
+            - c * d * m_w * t.sin_w * (aw**2 - (aw + ww) ** 2)
         )
-        r2 = -d * m_w * (g * S(aq + wq) + c * S(wq) * aw**2)
+        r2 = -d * m_w * (g * t.sin_aw + c * t.sin_w * aw**2)
         det = m11 * m22 - m12**2
         daw = (m22 * r1 - m12 * r2) / det
         dww = (m11 * r2 - m12 * r1) / det
-        dsw = -k - (b * S(aq) + e * s_as) * daw / (e * s_as)
+        dsw = -k - (b * t.sin_a + e * s_as) * daw / (e * s_as)
         return daw, dww, dsw
 
     def _swing_accelerations(self, s: TrebuchetState, m_w):
         """Phase 2: (dAw, dWw, dSw) with the projectile swinging freely in the sling."""
         b, c, d, e, g, m_a, m_p, i_a, i_w, l_cg = self._constants()
-        aq, wq, sq, aw, ww, sw = s.arm, s.weight, s.sling, s.arm_rate, s.weight_rate, s.sling_rate
-        S, C = jnp.sin, jnp.cos
-        m11 = i_a + i_w + m_a * l_cg**2 + m_p * (b**2 + e**2 + 2 * b * e * C(sq)) + m_w * (c**2 + d**2 + 2 * c * d * C(wq))
-        m12 = i_w + d * m_w * (d + c * C(wq))
-        m13 = e * m_p * (e + b * C(sq))
+        aw, ww, sw = s.arm_rate, s.weight_rate, s.sling_rate
+        t = _Trig.of(s)
+        m11 = i_a + i_w + m_a * l_cg**2 + m_p * (b**2 + e**2 + 2 * b * e * t.cos_s) + m_w * (c**2 + d**2 + 2 * c * d * t.cos_w)
+        m12 = i_w + d * m_w * (d + c * t.cos_w)
+        m13 = e * m_p * (e + b * t.cos_s)
         m22 = i_w + m_w * d**2
         m33 = m_p * e**2
         r1 = (
-            g * l_cg * m_a * S(aq)
-            + g * m_p * (b * S(aq) + e * S(aq + sq))
-            - g * m_w * (c * S(aq) + d * S(aq + wq))
-            - b * e * m_p * S(sq) * (aw**2 - (aw + sw) ** 2)
-            - c * d * m_w * S(wq) * (aw**2 - (aw + ww) ** 2)
+            g * l_cg * m_a * t.sin_a
+            + g * m_p * (b * t.sin_a + e * t.sin_as)
+            - g * m_w * (c * t.sin_a + d * t.sin_aw)
+            - b * e * m_p * t.sin_s * (aw**2 - (aw + sw) ** 2)
+            - c * d * m_w * t.sin_w * (aw**2 - (aw + ww) ** 2)
         )
-        r2 = -d * m_w * (g * S(aq + wq) + c * S(wq) * aw**2)
-        r3 = e * m_p * (g * S(aq + sq) - b * S(sq) * aw**2)
+        r2 = -d * m_w * (g * t.sin_aw + c * t.sin_w * aw**2)
+        r3 = e * m_p * (g * t.sin_as - b * t.sin_s * aw**2)
         # The mass matrix has M23 = M32 = 0: eliminate the weight and sling rows into the arm's.
         daw = (r1 - m12 * r2 / m22 - m13 * r3 / m33) / (m11 - m12**2 / m22 - m13**2 / m33)
         return jnp.stack([daw, (r2 - m12 * daw) / m22, (r3 - m13 * daw) / m33])
@@ -246,15 +269,13 @@ class Trebuchet(eqx.Module):
         """(T_n, lift-off function m_P g - T_n cos(theta_s)) in phase 1."""
         b, e = self.long_arm, self.sling_length
         daw, _, dsw = self._ground_accelerations(s, m_w)
-        aq, sq, aw, sw = s.arm, s.sling, s.arm_rate, s.sling_rate
+        t = _Trig.of(s)
+        aw, sw = s.arm_rate, s.sling_rate
         total = aw + sw
-        a_x = (
-            b * aw**2 * jnp.sin(aq) - b * daw * jnp.cos(aq)
-            + e * total**2 * jnp.sin(aq + sq) - e * (daw + dsw) * jnp.cos(aq + sq)
-        )
-        theta_s = aq + sq - jnp.pi
-        t_n = -a_x * self.projectile_mass / jnp.sin(theta_s)
-        return t_n, self.projectile_mass * self.gravity - t_n * jnp.cos(theta_s)
+        a_x = b * aw**2 * t.sin_a - b * daw * t.cos_a + e * total**2 * t.sin_as - e * (daw + dsw) * t.cos_as
+        # The sling's angle to the ground is theta_s = arm + sling - pi: sin, cos = -sin_as, -cos_as.
+        t_n = a_x * self.projectile_mass / t.sin_as
+        return t_n, self.projectile_mass * self.gravity + t_n * t.cos_as
 
     def _flight_field(self, t, y, wind):
         k = self.air_density * self.drag_coefficient * jnp.pi * self.projectile_radius**2 / (2 * self.projectile_mass)
@@ -317,8 +338,8 @@ class Trebuchet(eqx.Module):
 
         def release(t, y, a):
             v = self.projectile_velocity(self._state(y))
-            r = a[1]
-            return (v[1] * jnp.cos(r) - v[0] * jnp.sin(r)) / jnp.sqrt(v[0] ** 2 + v[1] ** 2 + 1e-30)
+            sin_r, cos_r = sincos(a[1])
+            return (v[1] * cos_r - v[0] * sin_r) / jnp.sqrt(v[0] ** 2 + v[1] ** 2 + 1e-30)
 
         def landing(t, y, a):
             return y[1] + self.pivot_height
@@ -363,11 +384,63 @@ class Trebuchet(eqx.Module):
         of steps) raises an error with its cause; with `throw=False` it returns NaN instead,
         so that e.g. a sampler can reject it.
         """
-        phases, failure = self._run(counterweight_mass, release_angle, wind, dense=False)
-        distance = phases.y_end[2, 0]
+        distance, failure = self._landing(counterweight_mass, release_angle, wind)
         if throw:
             return raise_on_failure(distance, failure, FAILURES)
         return jnp.where(failure == 0, distance, jnp.nan)
+
+    def _landing(self, counterweight_mass, release_angle, wind) -> tuple[Array, Array]:
+        """(distance m, failure code) of a shot.
+
+        A shot has one output and few inputs (three settings, thirteen constants), so its
+        derivatives are forward sensitivities: a custom JVP solves the shot once more in
+        diffrax's forward mode with one tangent per input being differentiated (symbolic zeros
+        tell which), and returns the Jacobian-vector product, which JAX transposes for reverse
+        mode. A gradient with respect to the settings costs about 3x the shot instead of the
+        6-10x of diffrax's checkpointed reverse pass (`python benchmarks/trebuchet.py`).
+        With `SolverSettings(mode="forward" | "both")` diffrax's own adjoints are used instead.
+        """
+        if self.settings.mode != "reverse":
+            phases, failure = self._run(counterweight_mass, release_angle, wind, dense=False)
+            return phases.y_end[2, 0], failure
+        params, static = eqx.partition(self, eqx.is_inexact_array)
+        dtype = jnp.result_type(float)
+        settings = tuple(jnp.asarray(x, dtype) for x in (counterweight_mass, release_angle, wind))
+
+        def solve(params, m_w, r, w, mode=None):
+            trebuchet = eqx.combine(params, static)
+            if mode is not None:
+                s = trebuchet.settings
+                trebuchet = eqx.tree_at(lambda t: t.settings, trebuchet,
+                                        SolverSettings(s.rtol, s.atol, s.max_steps, None, mode, s.solver))
+            phases, failure = trebuchet._run(m_w, r, w, dense=False)
+            return phases.y_end[2, 0], failure
+
+        @jax.custom_jvp
+        def landing(params, m_w, r, w):
+            return solve(params, m_w, r, w)
+
+        def landing_jvp(primals, tangents):
+            flat, treedef = jax.tree_util.tree_flatten(primals)
+            flat_tangents = treedef.flatten_up_to(tangents)
+            active = [i for i, t in enumerate(flat_tangents) if not isinstance(t, jax.custom_derivatives.SymbolicZero)]
+            if not active:
+                distance, failure = solve(*primals)
+                return (distance, failure), (jnp.zeros_like(distance), np.zeros(failure.shape, jax.dtypes.float0))
+
+            def distance_of(values):
+                leaves = list(flat)
+                for i, v in zip(active, values):
+                    leaves[i] = v
+                distance, failure = solve(*jax.tree_util.tree_unflatten(treedef, leaves), mode="forward")
+                return distance, (distance, failure)
+
+            jacobian, (distance, failure) = jax.jacfwd(distance_of, has_aux=True)([flat[i] for i in active])
+            tangent = sum(jnp.sum(j * flat_tangents[i]) for j, i in zip(jacobian, active))
+            return (distance, failure), (tangent, np.zeros(failure.shape, jax.dtypes.float0))
+
+        landing.defjvp(landing_jvp, symbolic_zeros=True)
+        return landing(params, *settings)
 
     def simulate(
         self,
