@@ -11,6 +11,7 @@ from ._checks import check_in_range as check_in_range
 from ._checks import check_nonnegative as check_nonnegative
 from ._checks import check_positive as check_positive
 from ._devices import batch_mesh as batch_mesh
+from ._devices import batch_compiler_options as batch_compiler_options
 from ._devices import shard_batch as shard_batch
 from ._devices import set_host_device_count as set_host_device_count
 from ._devices import sharded_vmap as sharded_vmap

@@ -459,10 +459,11 @@ class Trebuchet(eqx.Module):
         t_ground = t_lift * frac
         t_swing = t_lift + (t_release - t_lift) * frac
         arm_times = jnp.concatenate([t_ground, t_swing])
-        ys = jnp.concatenate([jax.vmap(sols[0].evaluate)(t_ground), jax.vmap(sols[1].evaluate)(t_swing)])
+        evaluate = lambda sol, ts: jnp.stack(jax.vmap(sol.evaluate)(ts), axis=1)  # noqa: E731
+        ys = jnp.concatenate([evaluate(sols[0], t_ground), evaluate(sols[1], t_swing)])
         states = TrebuchetState(*ys.T)
         flight_times = t_release + (t_land - t_release) * frac
-        path = jax.vmap(sols[2].evaluate)(flight_times)[:, :4]
+        path = evaluate(sols[2], flight_times)[:, :4]
         v = self.projectile_velocity(self._state(phases.y_end[1]))
         distance = phases.y_end[2, 0]
         if throw:
