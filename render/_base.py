@@ -6,7 +6,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._types import Array, Bool, Float, Vecs
+from ._types import Array, Bool, Float
+from ._vector import Vecs
 
 
 class Surface(eqx.Module):
@@ -50,7 +51,13 @@ class AbstractMaterial(eqx.Module):
 
 
 class AbstractPrimitives(eqx.Module):
-    """Many primitives of one kind as batched arrays, component-first (`(3, n)`), for the kernels."""
+    """Many primitives of one kind, each field an array (or `Vecs`) with one entry per primitive.
+
+    `intersect` and `occludes` are elementwise: they broadcast the fields against the rays. The
+    kernels call them on one primitive at a time (`split`: scalar fields, results shaped like
+    the rays) when a scene has few, and on the whole batch at once (`against`: fields shaped
+    `(n, 1, ...)`, results `(n, *rays)`) when it has many, such as a mesh.
+    """
 
     @property
     @abc.abstractmethod
@@ -58,24 +65,32 @@ class AbstractPrimitives(eqx.Module):
         """The number of primitives."""
 
     @abc.abstractmethod
-    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "n *rays"]:
-        """Distance along each ray to each primitive (front or back face), `inf` where it misses.
+    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "..."]:
+        """Distance along each ray to the primitive(s) (front or back face), `inf` where it misses.
 
         `directions` must be unit vectors; only hits at distance > 0 count.
         """
 
     @abc.abstractmethod
-    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
-        """Whether any primitive is hit at a distance in `(0, distances)` (a shadow test)."""
+    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "..."]:
+        """Whether the primitive(s) are hit at a distance in `(0, distances)` (a shadow test)."""
 
     @abc.abstractmethod
     def normal_coefficients(self) -> Float[Array, "4 n"]:
         """Rows `(a, bx, by, bz)` with the outward normal at a surface point `x` proportional to `a x + b`."""
 
+    def split(self) -> list["AbstractPrimitives"]:
+        """One primitive per entry, with scalar fields."""
+        return [jax.tree_util.tree_map(lambda a: a[j], self) for j in range(self.count)]
+
+    def against(self, ndim: int) -> "AbstractPrimitives":
+        """The whole batch with `ndim` unit axes appended to every field, to broadcast against rays."""
+        return jax.tree_util.tree_map(lambda a: jnp.reshape(a, a.shape + (1,) * ndim), self)
+
     @classmethod
     def concatenate(cls, batches: list["AbstractPrimitives"]) -> "AbstractPrimitives":
         """One batch holding all primitives of `batches` (all of this kind) in order."""
-        return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs, axis=-1), *batches)
+        return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs, axis=0), *batches)
 
 
 class AbstractGeometry(eqx.Module):
@@ -98,12 +113,15 @@ class LightSamples(eqx.Module):
     """Directions towards a light from shading points, and what arrives along them.
 
     The light's contribution to reflected radiance is
-    `sum_s brdf(direction_s) * max(cos(normal, direction_s), 0) * weight_s * visible_s`.
+    `sum_s brdf(direction_s) * max(cos(normal, direction_s), 0) * color_s * weight_s * visible_s`:
+    an RGB `color` per light times a scalar `weight` per sample (falloff, solid angle), so the
+    per-sample work (and its gradient) is done once for all three channels.
     """
 
-    direction: Float[Array, "3 samples *rays"]
+    direction: Vecs  # unit, each component (samples, *rays)
     distance: Float[Array, "samples *rays"]
-    weight: Float[Array, "3 samples *rays"]
+    weight: Float[Array, "samples *rays"]
+    color: Vecs  # RGB, each component broadcastable to (samples, *rays)
 
 
 class AbstractLight(eqx.Module):
@@ -120,7 +138,7 @@ class AbstractLight(eqx.Module):
 
     @abc.abstractmethod
     def sample(self, points: Vecs, uniforms: Float[Array, "samples 2 *rays"] | None) -> LightSamples:
-        """Directions from `points` towards the light and their weights.
+        """Directions from `points` (each component shaped `*rays`) towards the light and their weights.
 
         `uniforms` are stratified numbers in `[0, 1)` (only area lights use them).
         """

@@ -7,8 +7,8 @@ import numpy as np
 
 import difsci as ds
 
-from ._types import Array, ArrayLike, Float, Vec3, Vecs, as_float, as_vec3, is_concrete
-from ._vector import cross, normalize
+from ._types import Array, ArrayLike, Float, Vec3, as_float, as_vec3, is_concrete
+from ._vector import Vecs, cross, normalize
 
 
 class Camera(eqx.Module):
@@ -53,19 +53,26 @@ class Camera(eqx.Module):
 
     def basis(self) -> tuple[Vec3, Vec3, Vec3]:
         """Unit vectors `(right, up, forward)` of the camera, each shape `(3,)`."""
-        forward = normalize(self.target - self.eye)
-        right = normalize(cross(forward, self.up))
+        return tuple(v.stacked() for v in self._basis())
+
+    def _basis(self) -> tuple[Vecs, Vecs, Vecs]:
+        forward = normalize(Vecs.of(self.target - self.eye))
+        right = normalize(cross(forward, Vecs.of(self.up)))
         return right, cross(right, forward), forward
 
-    def rays(self, rows: ArrayLike, cols: ArrayLike) -> tuple[Vecs, Vecs]:
+    def rays(self, rows: ArrayLike, cols: ArrayLike) -> tuple[Float[Array, "3 *n"], Float[Array, "3 *n"]]:
         """Rays through image-plane points `(rows, cols)` (pixel units, any equal shapes `*n`,
         `(row + 0.5, col + 0.5)` is a pixel's centre): origins and unit directions, `(3, *n)` each."""
+        origins, directions = self.ray_vecs(rows, cols)
+        return origins.stacked(), directions.stacked()
+
+    def ray_vecs(self, rows: ArrayLike, cols: ArrayLike) -> tuple[Vecs, Vecs]:
+        """`rays` as `Vecs` (one array per component, each shaped `*n`), as the renderer uses them."""
         rows, cols = jnp.asarray(rows), jnp.asarray(cols)
-        right, up, forward = self.basis()
+        right, up, forward = self._basis()
         half = jnp.tan(jnp.deg2rad(self.fov) / 2)
         x = (2 * cols / self.width - 1) * half
         y = (1 - 2 * rows / self.height) * half * (self.height / self.width)
-        extra = (1,) * rows.ndim
-        d = forward.reshape((3,) + extra) + right.reshape((3,) + extra) * x + up.reshape((3,) + extra) * y
-        origins = jnp.broadcast_to(self.eye.reshape((3,) + extra), d.shape)
+        d = forward + right * x + up * y
+        origins = Vecs.of(self.eye).map(lambda e: jnp.broadcast_to(e, d.shape))
         return origins, normalize(d)

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import difsci as ds
 
 from ._base import AbstractLight, LightSamples
-from ._types import ArrayLike, RGB, Vec3, Vecs, as_rgb, as_vec3
-from ._vector import expand, normalize
+from ._types import ArrayLike, RGB, Vec3, as_rgb, as_vec3
+from ._vector import Vecs, expand, normalize
 
 
 class DirectionalLight(AbstractLight):
@@ -27,25 +27,23 @@ class DirectionalLight(AbstractLight):
             "DirectionalLight irradiance", as_rgb("DirectionalLight", "irradiance", irradiance)
         )
 
-    def _flat(self):
+    def _flat(self) -> tuple[Vecs, Vecs]:
         shape = jnp.broadcast_shapes(self.direction.shape, self.irradiance.shape)
-        flat = lambda v: jnp.broadcast_to(v, shape).reshape(-1, 3).T  # noqa: E731
+        flat = lambda v: Vecs.of(jnp.broadcast_to(v, shape).reshape(-1, 3))  # noqa: E731
         return flat(self.direction), flat(self.irradiance)
 
     def num_samples(self, light_samples: int) -> int:
-        return self._flat()[0].shape[1]
+        return self._flat()[0].shape[0]
 
     @property
     def needs_random(self) -> bool:
         return False
 
     def sample(self, points: Vecs, uniforms=None) -> LightSamples:
-        direction, irradiance = self._flat()
-        nrays = points.ndim - 1
-        shape = (3, direction.shape[1]) + points.shape[1:]
-        towards = jnp.broadcast_to(expand(-normalize(direction), nrays), shape)
-        return LightSamples(towards, jnp.full(shape[1:], jnp.inf, points.dtype),
-                            jnp.broadcast_to(expand(irradiance, nrays), shape))
+        direction, irradiance = expand(self._flat(), len(points.shape))
+        shape = direction.shape[:1] + points.shape
+        towards = (-normalize(direction)).map(lambda a: jnp.broadcast_to(a, shape))
+        return LightSamples(towards, jnp.full(shape, jnp.inf, points.dtype), jnp.ones(shape, points.dtype), irradiance)
 
     def emitter(self) -> None:
         return None

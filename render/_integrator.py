@@ -1,7 +1,8 @@
 """Radiance along rays: nearest hits, direct light with shadow rays, mirror bounces.
 
-Every function works on batches of rays stored component-first (`(3, n)`) and on all primitives
-of a kind at once, so one XLA fusion tests every ray against every sphere.
+Rays are `Vecs` (one array per component). A kind with few primitives is tested one primitive at
+a time, so a whole bounce fuses into a few loops over the rays; a kind with many (a mesh) is
+tested as one `(primitives, rays)` array operation.
 """
 
 import math
@@ -10,9 +11,10 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from . import _sampling
+from ._base import AbstractPrimitives
 from ._scene import Batched
-from ._types import Array, Bool, Float, Int, Vecs
-from ._vector import dot, normalize, sum_leading, unrolled
+from ._types import Array, Bool, Float, Int
+from ._vector import Vecs, any_leading, dot, normalize, sum_leading, unrolled, vecs_where
 
 # Rows of `Batched.shading`.
 _NORMAL, _ALBEDO, _EMISSION, _SPECULAR, _SHININESS, _REFLECTIVITY = 0, 4, 7, 10, 13, 14
@@ -20,12 +22,12 @@ _NORMAL, _ALBEDO, _EMISSION, _SPECULAR, _SHININESS, _REFLECTIVITY = 0, 4, 7, 10,
 
 class _Hit(NamedTuple):
     """Where rays first hit the scene: the `shading` rows of the surface hit (only those the
-    scene needs: normal and albedo, then emission, then the glossy terms)."""
+    scene needs: normal and albedo, then emission, then the glossy terms), each shaped like the rays."""
 
     hit: Bool[Array, "*rays"]
     position: Vecs
     normal: Vecs
-    rows: Float[Array, "k *rays"]
+    rows: tuple[Float[Array, "*rays"], ...]
 
 
 def _rows_needed(scene: Batched) -> int:
@@ -34,49 +36,73 @@ def _rows_needed(scene: Batched) -> int:
     return _SPECULAR if scene.emissive else _EMISSION
 
 
+def _nearest(kind: AbstractPrimitives, origins: Vecs, directions: Vecs):
+    """`(distance, index)` of the nearest of `kind`'s primitives along each ray (`inf`, 0 on a miss)."""
+    if unrolled(kind.count):
+        t, index = None, jnp.zeros(origins.shape, jnp.int32)
+        for j, primitive in enumerate(kind.split()):
+            d = primitive.intersect(origins, directions)
+            if t is None:
+                t = d
+            else:
+                closer = d < t
+                t, index = jnp.where(closer, d, t), jnp.where(closer, j, index)
+        return t, index
+    distances = kind.against(len(origins.shape)).intersect(origins, directions)
+    return jnp.min(distances, axis=0), jnp.argmin(distances, axis=0)
+
+
 def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
     """The first surface along each ray: whether there is one, its point, face-forward unit
     normal (towards the ray's origin) and shading rows."""
     table = scene.shading[: _rows_needed(scene)]
-    batch = origins.shape[1:]
+    batch = origins.shape
     if not scene.kinds:
-        zeros = jnp.zeros_like(origins)
-        return _Hit(jnp.zeros(batch, bool), zeros, zeros, jnp.zeros((table.shape[0],) + batch, origins.dtype))
-    if unrolled(scene.count):
-        # A running nearest hit, one primitive at a time: it fuses into one loop over the rays.
-        t = jnp.full(batch, jnp.inf, origins.dtype)
-        rows = jnp.zeros((table.shape[0],) + batch, table.dtype)
-        column = 0
-        for kind in scene.kinds:
-            distances = kind.intersect(origins, directions)
-            for j in range(distances.shape[0]):
-                closer = distances[j] < t
-                t = jnp.where(closer, distances[j], t)
-                rows = jnp.where(closer, table[:, column].reshape((-1,) + (1,) * len(batch)), rows)
-                column += 1
-    else:
-        distances = jnp.concatenate([kind.intersect(origins, directions) for kind in scene.kinds], axis=0)
-        t = jnp.min(distances, axis=0)
-        rows = jnp.take(table, jnp.argmin(distances, axis=0), axis=1)
+        zeros = origins.map(jnp.zeros_like)
+        return _Hit(jnp.zeros(batch, bool), zeros, zeros, tuple(jnp.zeros(batch, origins.dtype) for _ in table))
+    t = jnp.full(batch, jnp.inf, origins.dtype)
+    rows = [jnp.zeros(batch, table.dtype) for _ in table]
+    column = 0
+    for kind in scene.kinds:
+        d, index = _nearest(kind, origins, directions)
+        closer = d < t
+        t = jnp.where(closer, d, t)
+        columns = table[:, column : column + kind.count]
+        if kind.count == 1:
+            rows = [jnp.where(closer, columns[i, 0], r) for i, r in enumerate(rows)]
+        elif unrolled(kind.count):
+            # A chain of selects over the few primitives: no gather in the loop over rays.
+            for i, r in enumerate(rows):
+                value = columns[i, 0]
+                for j in range(1, kind.count):
+                    value = jnp.where(index == j, columns[i, j], value)
+                rows[i] = jnp.where(closer, value, r)
+        else:
+            rows = [jnp.where(closer, jnp.take(columns[i], index), r) for i, r in enumerate(rows)]
+        column += kind.count
     hit = t < jnp.inf
     t = jnp.where(hit, t, 0)  # a finite stand-in, so misses never put inf into the gradient
-    position = origins + t * directions
-    normal = normalize(rows[_NORMAL] * position + rows[_NORMAL + 1 : _NORMAL + 4])
-    normal = jnp.where(dot(normal, directions) > 0, -normal, normal)
-    return _Hit(hit, position, normal, rows)
+    position = origins + directions * t
+    normal = normalize(position * rows[_NORMAL] + Vecs(*rows[_NORMAL + 1 : _NORMAL + 4]))
+    normal = vecs_where(dot(normal, directions) > 0, -normal, normal)
+    return _Hit(hit, position, normal, tuple(rows))
 
 
 def occluded(scene: Batched, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
     """Whether anything lies along each ray closer than `distances`."""
     blocked = jnp.zeros(distances.shape, bool)
     for kind in scene.kinds:
-        blocked = blocked | kind.occludes(origins, directions, distances)
+        if unrolled(kind.count):
+            for primitive in kind.split():
+                blocked = blocked | primitive.occludes(origins, directions, distances)
+        else:
+            blocked = blocked | any_leading(kind.against(len(distances.shape)).occludes(origins, directions, distances))
     return blocked
 
 
 def offset_length(position: Vecs) -> Float[Array, "*rays"]:
     """How far `offset` moves a point: far enough that rounding cannot put it back on its surface."""
-    scale = 1 + jnp.maximum(jnp.maximum(jnp.abs(position[0]), jnp.abs(position[1])), jnp.abs(position[2]))
+    scale = 1 + jnp.maximum(jnp.maximum(jnp.abs(position.x), jnp.abs(position.y)), jnp.abs(position.z))
     return math.sqrt(jnp.finfo(position.dtype).eps) * scale
 
 
@@ -85,36 +111,44 @@ def offset(position: Vecs, normal: Vecs) -> Vecs:
     return position + normal * offset_length(position)
 
 
+def _concatenated(parts: list):
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], Vecs):
+        return Vecs(*(jnp.concatenate([p[c] for p in parts], axis=0) for c in range(3)))
+    return jnp.concatenate(parts, axis=0)
+
+
 def direct_light(scene: Batched, hit: _Hit, view: Vecs, uniforms) -> Vecs:
     """Radiance reflected towards `view` (unit, pointing away from the surface) from every light."""
     x, n, rows = hit.position, hit.normal, hit.rows
-    directions, distances, weights = [], [], []
-    for i, light in enumerate(scene.lights):
-        samples = light.sample(x, uniforms(i) if light.needs_random else None)
-        directions.append(samples.direction)
-        distances.append(samples.distance)
-        weights.append(samples.weight)
-    if not directions:
-        return jnp.zeros_like(x)
-    direction = jnp.concatenate(directions, axis=1)  # (3, samples, *rays)
-    distance = jnp.concatenate(distances, axis=0)
-    weight = jnp.concatenate(weights, axis=1)
-    cos = dot(n[:, None], direction)
+    samples = [light.sample(x, uniforms(i) if light.needs_random else None) for i, light in enumerate(scene.lights)]
+    if not samples:
+        return x.map(jnp.zeros_like)
+    direction = _concatenated([s.direction for s in samples])  # each component (samples, *rays)
+    distance = _concatenated([s.distance for s in samples])
+    weight = _concatenated([s.weight for s in samples])
+    color = _concatenated([s.color.map(lambda c, d=s.distance: jnp.broadcast_to(c, d.shape[:1] + (1,) * (d.ndim - 1)))
+                           for s in samples])
+    cos = dot(n, direction)
     # Shadow rays start `offset_length` off the surface, up to that much nearer the light; they
     # stop short of it by that and a little more, so an area light's own sphere never shadows it.
     nudge = offset_length(x)
     shadow_length = (distance - nudge) * (1 - 1e-6)
-    lit = (cos > 0) & ~occluded(scene, (x + n * nudge)[:, None], direction, shadow_length)
-    brdf = rows[_ALBEDO : _ALBEDO + 3, None] / math.pi
-    if not scene.lambertian:
-        half = normalize(direction + view[:, None])
-        cos_h = jnp.maximum(dot(n[:, None], half), 0)
-        shininess = rows[_SHININESS, None]
-        positive = cos_h > 0
-        lobe = jnp.where(positive, jnp.where(positive, cos_h, 1) ** shininess, 0)
-        brdf = brdf + rows[_SPECULAR : _SPECULAR + 3, None] * ((shininess + 8) / (8 * math.pi) * lobe)
-    contribution = jnp.where(lit, brdf * weight * cos, 0)  # (3, samples, *rays)
-    return sum_leading(jnp.moveaxis(contribution, 1, 0))
+    lit = (cos > 0) & ~occluded(scene, x + n * nudge, direction, shadow_length)
+    # Everything per sample is a scalar shared by the three channels; the channels differ only
+    # by the light's colour and the surface's reflectances.
+    irradiance = jnp.where(lit, cos * weight, 0)  # per unit colour, (samples, *rays)
+    albedo = Vecs(*rows[_ALBEDO : _ALBEDO + 3]) / math.pi
+    if scene.lambertian:
+        return albedo * (color * irradiance).map(sum_leading)
+    half = normalize(direction + view)
+    cos_h = jnp.maximum(dot(n, half), 0)
+    shininess = rows[_SHININESS]
+    positive = cos_h > 0
+    lobe = jnp.where(positive, jnp.where(positive, cos_h, 1) ** shininess, 0) * ((shininess + 8) / (8 * math.pi))
+    specular = Vecs(*rows[_SPECULAR : _SPECULAR + 3])
+    return albedo * (color * irradiance).map(sum_leading) + specular * (color * (irradiance * lobe)).map(sum_leading)
 
 
 def radiance(
@@ -127,13 +161,13 @@ def radiance(
     max_depth: int,
     light_samples: int,
 ) -> Vecs:
-    """Radiance arriving at `origins` along unit `directions`, W/(sr m^2) per channel, `(3, *rays)`.
+    """Radiance arriving at `origins` along unit `directions`, W/(sr m^2) per channel (RGB `Vecs`).
 
     `ids` name the rays for the random numbers (`seed`), which area lights use.
     """
-    total = jnp.zeros_like(origins)
-    throughput = jnp.ones_like(origins)
-    background = scene.background.astype(origins.dtype).reshape((3,) + (1,) * (origins.ndim - 1))
+    total = origins.map(jnp.zeros_like)
+    throughput = origins.map(jnp.ones_like)
+    background = Vecs.of(scene.background.astype(origins.dtype))
     bounces = max_depth if not scene.lambertian else 0
     for depth in range(bounces + 1):
         hit = nearest_hit(scene, origins, directions)
@@ -147,11 +181,11 @@ def radiance(
 
         here = direct_light(scene, hit, -directions, light_uniforms)
         if scene.emissive:
-            here = here + hit.rows[_EMISSION : _EMISSION + 3]
-        total = total + throughput * jnp.where(hit.hit, here, background)
+            here = here + Vecs(*hit.rows[_EMISSION : _EMISSION + 3])
+        total = total + throughput * vecs_where(hit.hit, here, background)
         if depth == bounces:
             break
-        throughput = throughput * jnp.where(hit.hit, hit.rows[_REFLECTIVITY : _REFLECTIVITY + 3], 0)
-        directions = normalize(directions - 2 * dot(directions, hit.normal) * hit.normal)
+        throughput = throughput * Vecs(*hit.rows[_REFLECTIVITY : _REFLECTIVITY + 3]).map(lambda r: jnp.where(hit.hit, r, 0))
+        directions = normalize(directions - hit.normal * (2 * dot(directions, hit.normal)))
         origins = offset(hit.position, hit.normal)
     return total

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import difsci as ds
 
 from ._base import AbstractGeometry, AbstractMaterial, AbstractPrimitives
-from ._types import Array, ArrayLike, Bool, Float, Vec3, Vecs, as_vec3
-from ._vector import any_leading, dot, expand, normalize
+from ._types import Array, ArrayLike, Bool, Float, Vec3, as_vec3
+from ._vector import Vecs, dot, normalize
 
 
 class Plane(AbstractGeometry):
@@ -32,34 +32,32 @@ class Plane(AbstractGeometry):
 
     def primitives(self) -> "Planes":
         shape = self.batch_shape
-        flat = lambda v: jnp.broadcast_to(v, shape + (3,)).reshape(-1, 3).T  # noqa: E731
+        flat = lambda v: Vecs.of(jnp.broadcast_to(v, shape + (3,)).reshape(-1, 3))  # noqa: E731
         return Planes(flat(self.point), normalize(flat(self.normal)))
 
 
 class Planes(AbstractPrimitives):
-    point: Float[Array, "3 n"]
-    normal: Float[Array, "3 n"]
+    point: Vecs
+    normal: Vecs
 
     @property
     def count(self) -> int:
-        return self.point.shape[1]
+        return self.point.shape[0]
 
     def _distance(self, origins: Vecs, directions: Vecs):
-        nrays = origins.ndim - 1
-        n = expand(self.normal, nrays)
-        denom = dot(n, directions[:, None])
-        num = dot(expand(self.point, nrays) - origins[:, None], n)
+        denom = dot(self.normal, directions)
+        num = dot(self.point - origins, self.normal)
         ok = denom != 0
         t = num / jnp.where(ok, denom, 1)
         return ok & (t > 0), t
 
-    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "n *rays"]:
+    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "..."]:
         hit, t = self._distance(origins, directions)
         return jnp.where(hit, t, jnp.inf)
 
-    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
+    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "..."]:
         hit, t = self._distance(origins, directions)
-        return any_leading(hit & (t < distances))
+        return hit & (t < distances)
 
     def normal_coefficients(self) -> Float[Array, "4 n"]:
-        return jnp.concatenate([jnp.zeros_like(self.normal[:1]), self.normal], axis=0)
+        return jnp.stack([jnp.zeros_like(self.normal.x), self.normal.x, self.normal.y, self.normal.z])

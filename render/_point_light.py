@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import difsci as ds
 
 from ._base import AbstractLight, LightSamples
-from ._types import ArrayLike, RGB, Vec3, Vecs, as_rgb, as_vec3
-from ._vector import dot, expand, safe_rsqrt
+from ._types import ArrayLike, RGB, Vec3, as_rgb, as_vec3
+from ._vector import Vecs, dot, expand, safe_rsqrt
 
 
 class PointLight(AbstractLight):
@@ -25,25 +25,24 @@ class PointLight(AbstractLight):
         self.position = ds.check_finite("PointLight position", as_vec3("PointLight", "position", position))
         self.intensity = ds.check_nonnegative("PointLight intensity", as_rgb("PointLight", "intensity", intensity))
 
-    def _flat(self):
+    def _flat(self) -> tuple[Vecs, Vecs]:
         shape = jnp.broadcast_shapes(self.position.shape, self.intensity.shape)
-        flat = lambda v: jnp.broadcast_to(v, shape).reshape(-1, 3).T  # noqa: E731
+        flat = lambda v: Vecs.of(jnp.broadcast_to(v, shape).reshape(-1, 3))  # noqa: E731
         return flat(self.position), flat(self.intensity)
 
     def num_samples(self, light_samples: int) -> int:
-        return self._flat()[0].shape[1]
+        return self._flat()[0].shape[0]
 
     @property
     def needs_random(self) -> bool:
         return False
 
     def sample(self, points: Vecs, uniforms=None) -> LightSamples:
-        position, intensity = self._flat()
-        nrays = points.ndim - 1
-        towards = expand(position, nrays) - points[:, None]
+        position, intensity = expand(self._flat(), len(points.shape))
+        towards = position - points
         dist2 = dot(towards, towards)
         inv = safe_rsqrt(dist2)  # 0 for a light exactly on the point: no light, no NaN
-        return LightSamples(towards * inv, dist2 * inv, expand(intensity, nrays) * inv * inv)
+        return LightSamples(towards * inv, dist2 * inv, inv * inv, intensity)
 
     def emitter(self) -> None:
         return None

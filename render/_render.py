@@ -13,7 +13,8 @@ from . import _sampling
 from ._camera import Camera
 from ._integrator import radiance
 from ._scene import Batched, Scene, batch_scene
-from ._types import Image, Int, Array
+from ._types import Array, Image, Int
+from ._vector import Vecs
 
 # Rays per chunk are chosen so one chunk's ray x primitive x light-sample arrays stay near this
 # many elements: large meshes are traced in sequential chunks instead of exhausting memory.
@@ -75,7 +76,7 @@ def render(
 
     def device_part(batched, camera, seed, ids):
         trace = lambda ids: _trace_rays(batched, camera, seed, ids, spp, jitter, max_depth, light_samples)  # noqa: E731
-        return jax.lax.map(trace, ids) if n_chunks > 1 else trace(ids[0])[None]
+        return jax.lax.map(trace, ids) if n_chunks > 1 else trace(ids[0]).map(lambda c: c[None])
 
     if n_devices > 1:
         # Inside this jit `sharded_vmap`'s placement of traced arguments is a no-op; a sharding
@@ -83,24 +84,24 @@ def render(
         mesh = ds.batch_mesh()
         ids = jax.lax.with_sharding_constraint(ids, NamedSharding(mesh, PartitionSpec(mesh.axis_names[0])))
     out = ds.sharded_vmap(device_part, in_axes=(None, None, None, 0))(batched, camera, seed, ids)
-    out = jnp.moveaxis(out, 2, 0).reshape(3, -1)[:, :n_rays].reshape(3, height, width, spp)
-    return jnp.moveaxis(jnp.mean(out, axis=-1), 0, -1)
+    # Average each channel's samples (consecutive rays) before interleaving the channels.
+    pixels = out.map(lambda c: jnp.mean(c.reshape(-1)[:n_rays].reshape(height * width, spp), axis=1))
+    return pixels.stacked(axis=-1).reshape(height, width, 3)
 
 
 def _trace_rays(batched: Batched, camera: Camera, seed, ids: Int[Array, " n"], spp: int, jitter: bool,
-                max_depth: int, light_samples: int):
-    pixel, sample = ids // spp, ids % spp
-    row, col = pixel // camera.width, pixel % camera.width
+                max_depth: int, light_samples: int) -> Vecs:
+    # Ray indices are never negative: truncating division is floor division, without its fix-ups.
+    spp_, width = jnp.int32(spp), jnp.int32(camera.width)
+    pixel, sample = jax.lax.div(ids, spp_), jax.lax.rem(ids, spp_)
+    row, col = jax.lax.div(pixel, width), jax.lax.rem(pixel, width)
     dtype = batched.shading.dtype if batched.count else camera.eye.dtype
     dtype = jnp.result_type(dtype, camera.eye.dtype)
     if jitter:
         u = _sampling.uniforms(seed, ids, 0, 1, dtype)[0]
-        # Materialised: fused into each consumer, XLA would recompute the hash in every one.
-        dx, dy = jax.lax.optimization_barrier(_sampling.stratify(u[0], u[1], sample, spp))
+        dx, dy = _sampling.stratify(u[0], u[1], sample, spp)
     else:
         dx = dy = jnp.asarray(0.5, dtype)
-    origins, directions = camera.rays(row.astype(dtype) + dy, col.astype(dtype) + dx)
-    # Materialise the rays: fused into their many consumers, XLA would recompute them in each.
-    origins, directions = jax.lax.optimization_barrier((origins, directions))
-    return radiance(batched, origins.astype(dtype), directions.astype(dtype), ids, seed,
-                    max_depth=max_depth, light_samples=light_samples)
+    origins, directions = camera.ray_vecs(row.astype(dtype) + dy, col.astype(dtype) + dx)
+    cast = lambda v: v.map(lambda a: a.astype(dtype))  # noqa: E731
+    return radiance(batched, cast(origins), cast(directions), ids, seed, max_depth=max_depth, light_samples=light_samples)

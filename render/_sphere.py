@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import difsci as ds
 
 from ._base import AbstractGeometry, AbstractMaterial, AbstractPrimitives
-from ._types import Array, ArrayLike, Bool, Float, Vec3, Vecs, as_float, as_vec3
-from ._vector import any_leading, dot, expand, safe_sqrt
+from ._types import Array, ArrayLike, Bool, Float, Vec3, as_float, as_vec3
+from ._vector import Vecs, dot, safe_sqrt
 
 
 class Sphere(AbstractGeometry):
@@ -34,12 +34,12 @@ class Sphere(AbstractGeometry):
 
     def primitives(self) -> "Spheres":
         shape = self.batch_shape
-        center = jnp.broadcast_to(self.center, shape + (3,)).reshape(-1, 3).T
-        return Spheres(center, jnp.broadcast_to(self.radius, shape).reshape(-1))
+        center = jnp.broadcast_to(self.center, shape + (3,)).reshape(-1, 3)
+        return Spheres(Vecs.of(center), jnp.broadcast_to(self.radius, shape).reshape(-1))
 
 
 class Spheres(AbstractPrimitives):
-    center: Float[Array, "3 n"]
+    center: Vecs
     radius: Float[Array, " n"]
 
     @property
@@ -47,26 +47,24 @@ class Spheres(AbstractPrimitives):
         return self.radius.shape[0]
 
     def _roots(self, origins: Vecs, directions: Vecs):
-        nrays = origins.ndim - 1
-        oc = origins[:, None] - expand(self.center, nrays)
-        d = directions[:, None]
-        b = dot(oc, d)
-        disc = b * b - (dot(oc, oc) - expand(self.radius, nrays) ** 2)
+        oc = origins - self.center
+        b = dot(oc, directions)
+        disc = b * b - (dot(oc, oc) - self.radius**2)
         root = safe_sqrt(disc)
         return disc > 0, -b - root, -b + root
 
-    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "n *rays"]:
+    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "..."]:
         hit, near, far = self._roots(origins, directions)
         t = jnp.where(near > 0, near, far)
         return jnp.where(hit & (t > 0), t, jnp.inf)
 
-    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
+    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "..."]:
         hit, near, far = self._roots(origins, directions)
         # A crossing of the surface strictly between the origin and the end of the ray: the near
         # side ahead of the origin, or (origin inside the sphere) the far side before the end.
         crosses = ((near > 0) & (near < distances)) | ((far > 0) & (far < distances))
-        return any_leading(hit & crosses)
+        return hit & crosses
 
     def normal_coefficients(self) -> Float[Array, "4 n"]:
         inv = 1 / self.radius
-        return jnp.concatenate([inv[None], -self.center * inv], axis=0)
+        return jnp.stack([inv, -self.center.x * inv, -self.center.y * inv, -self.center.z * inv])

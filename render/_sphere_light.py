@@ -8,8 +8,8 @@ import difsci as ds
 
 from ._base import AbstractLight, AbstractMaterial, LightSamples, Surface
 from ._sphere import Sphere
-from ._types import Array, ArrayLike, Float, RGB, Vec3, Vecs, as_float, as_rgb, as_vec3
-from ._vector import dot, expand, safe_rsqrt, safe_sqrt
+from ._types import Array, ArrayLike, Float, RGB, Vec3, as_float, as_rgb, as_vec3
+from ._vector import Vecs, dot, expand, safe_rsqrt, safe_sqrt
 
 
 class _Emissive(AbstractMaterial):
@@ -48,9 +48,9 @@ class SphereLight(AbstractLight):
         )
         self.radiance = ds.check_nonnegative("SphereLight radiance", as_rgb("SphereLight", "radiance", radiance))
 
-    def _flat(self):
+    def _flat(self) -> tuple[Vecs, Array, Vecs]:
         shape = jnp.broadcast_shapes(self.center.shape[:-1], self.radius.shape, self.radiance.shape[:-1])
-        flat = lambda v: jnp.broadcast_to(v, shape + (3,)).reshape(-1, 3).T  # noqa: E731
+        flat = lambda v: Vecs.of(jnp.broadcast_to(v, shape + (3,)).reshape(-1, 3))  # noqa: E731
         return flat(self.center), jnp.broadcast_to(self.radius, shape).reshape(-1), flat(self.radiance)
 
     def num_samples(self, light_samples: int) -> int:
@@ -62,13 +62,13 @@ class SphereLight(AbstractLight):
 
     def sample(self, points: Vecs, uniforms: Float[Array, "samples 2 *rays"]) -> LightSamples:
         center, radius, radiance = self._flat()
-        nlights, nrays = radius.shape[0], points.ndim - 1
+        rays = points.shape
+        nlights, nrays = radius.shape[0], len(rays)
         per_light = uniforms.shape[0] // nlights
-        u = uniforms.reshape((nlights, per_light, 2) + points.shape[1:])
-        # Per light, then per sample: light axes (3, L, 1, *rays).
-        c = expand(center, nrays + 1)
-        r2 = expand(radius, nrays + 1) ** 2
-        towards = c - points[:, None, None]
+        u = uniforms.reshape((nlights, per_light, 2) + rays)
+        # Per light, then per sample: light axes (L, 1, *rays).
+        c, r2 = expand(center, nrays + 1), expand(radius, nrays + 1) ** 2
+        towards = c - points
         d2 = dot(towards, towards)
         w = towards * safe_rsqrt(d2)
         sin2 = jnp.where(d2 > r2, r2 / jnp.where(d2 > r2, d2, 1), 1)
@@ -84,10 +84,11 @@ class SphereLight(AbstractLight):
         b = dot(towards, direction)
         root = safe_sqrt(b * b - (d2 - r2))
         distance = jnp.where(d2 > r2, b - root, b + root)
-        weight = expand(radiance, nrays + 1) * (2 * math.pi / per_light) * one_minus_cos_max
-        flat = lambda x: x.reshape(x.shape[:-nrays - 2] + (-1,) + points.shape[1:])  # noqa: E731
-        weight = jnp.broadcast_to(weight, (3,) + distance.shape)
-        return LightSamples(flat(direction), flat(distance), flat(weight))
+        weight = (2 * math.pi / per_light) * one_minus_cos_max
+        flat = lambda x: jnp.broadcast_to(x, distance.shape).reshape((-1,) + rays)  # noqa: E731
+        # One colour per light, repeated for its samples: (L * per_light, 1, ...).
+        color = radiance.map(lambda c: jnp.repeat(c, per_light).reshape((-1,) + (1,) * nrays))
+        return LightSamples(direction.map(flat), flat(distance), flat(weight), color)
 
     def emitter(self) -> Sphere:
         return Sphere(self.center, self.radius, _Emissive(self.radiance))
@@ -96,9 +97,9 @@ class SphereLight(AbstractLight):
 def _tangent_frame(w: Vecs) -> tuple[Vecs, Vecs]:
     """Two unit vectors completing unit `w` to an orthonormal frame, without a division by zero."""
     # Duff et al. 2017, "Building an orthonormal basis, revisited".
-    sign = jnp.where(w[2] >= 0, 1.0, -1.0).astype(w.dtype)
-    a = -1 / (sign + w[2])
-    b = w[0] * w[1] * a
-    t1 = jnp.stack([1 + sign * w[0] * w[0] * a, sign * b, -sign * w[0]])
-    t2 = jnp.stack([b, sign + w[1] * w[1] * a, -w[1]])
+    sign = jnp.where(w.z >= 0, 1.0, -1.0).astype(w.dtype)
+    a = -1 / (sign + w.z)
+    b = w.x * w.y * a
+    t1 = Vecs(1 + sign * w.x * w.x * a, sign * b, -sign * w.x)
+    t2 = Vecs(b, sign + w.y * w.y * a, -w.y)
     return t1, t2

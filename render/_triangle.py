@@ -6,8 +6,8 @@ import numpy as np
 import difsci as ds
 
 from ._base import AbstractGeometry, AbstractMaterial, AbstractPrimitives
-from ._types import Array, ArrayLike, Bool, Float, Int, Vec3, Vecs, as_vec3, is_concrete
-from ._vector import any_leading, cross, dot, expand, normalize
+from ._types import Array, ArrayLike, Bool, Float, Int, Vec3, as_vec3, is_concrete
+from ._vector import Vecs, cross, dot, normalize
 
 
 class Triangle(AbstractGeometry):
@@ -31,7 +31,7 @@ class Triangle(AbstractGeometry):
 
     def primitives(self) -> "Triangles":
         shape = self.batch_shape
-        flat = lambda v: jnp.broadcast_to(v, shape + (3,)).reshape(-1, 3).T  # noqa: E731
+        flat = lambda v: Vecs.of(jnp.broadcast_to(v, shape + (3,)).reshape(-1, 3))  # noqa: E731
         return Triangles.from_corners(flat(self.v0), flat(self.v1), flat(self.v2))
 
 
@@ -72,13 +72,13 @@ class TriangleMesh(AbstractGeometry):
 
     def primitives(self) -> "Triangles":
         corners = self.vertices[self.faces]  # (F, 3 corners, 3 xyz)
-        return Triangles.from_corners(corners[:, 0].T, corners[:, 1].T, corners[:, 2].T)
+        return Triangles.from_corners(Vecs.of(corners[:, 0]), Vecs.of(corners[:, 1]), Vecs.of(corners[:, 2]))
 
 
 class Triangles(AbstractPrimitives):
-    v0: Float[Array, "3 n"]
-    edge1: Float[Array, "3 n"]
-    edge2: Float[Array, "3 n"]
+    v0: Vecs
+    edge1: Vecs
+    edge2: Vecs
 
     @classmethod
     def from_corners(cls, v0: Vecs, v1: Vecs, v2: Vecs) -> "Triangles":
@@ -86,31 +86,30 @@ class Triangles(AbstractPrimitives):
 
     @property
     def count(self) -> int:
-        return self.v0.shape[1]
+        return self.v0.shape[0]
 
     def _distance(self, origins: Vecs, directions: Vecs):
         # Moller-Trumbore: solve origin + t d = v0 + u e1 + v e2 by Cramer's rule.
-        nrays = origins.ndim - 1
-        e1, e2 = expand(self.edge1, nrays), expand(self.edge2, nrays)
-        d = directions[:, None]
+        e1, e2, d = self.edge1, self.edge2, directions
         p = cross(d, e2)
         det = dot(e1, p)
         ok = det != 0
         inv = 1 / jnp.where(ok, det, 1)
-        s = origins[:, None] - expand(self.v0, nrays)
+        s = origins - self.v0
         u = dot(s, p) * inv
         q = cross(s, e1)
         v = dot(d, q) * inv
         t = dot(e2, q) * inv
         return ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0), t
 
-    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "n *rays"]:
+    def intersect(self, origins: Vecs, directions: Vecs) -> Float[Array, "..."]:
         hit, t = self._distance(origins, directions)
         return jnp.where(hit, t, jnp.inf)
 
-    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
+    def occludes(self, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "..."]:
         hit, t = self._distance(origins, directions)
-        return any_leading(hit & (t < distances))
+        return hit & (t < distances)
 
     def normal_coefficients(self) -> Float[Array, "4 n"]:
-        return jnp.concatenate([jnp.zeros_like(self.v0[:1]), normalize(cross(self.edge1, self.edge2))], axis=0)
+        n = normalize(cross(self.edge1, self.edge2))
+        return jnp.stack([jnp.zeros_like(n.x), n.x, n.y, n.z])

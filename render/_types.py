@@ -9,11 +9,8 @@ Vec3 = Float[Array, "*batch 3"]
 RGB = Float[Array, "*batch 3"]
 #: A linear-radiance image, W/(sr m^2) per channel.
 Image = Float[Array, "height width 3"]
-#: Vectors stored component-first, `(3, *n)`: the layout the kernels use, so XLA vectorises
-#: over rays and primitives rather than over the three components.
-Vecs = Float[Array, "3 *n"]
 
-__all__ = ["Array", "ArrayLike", "Bool", "Float", "Int", "Vec3", "RGB", "Image", "Vecs"]
+__all__ = ["Array", "ArrayLike", "Bool", "Float", "Int", "Vec3", "RGB", "Image"]
 
 
 def as_float(x: ArrayLike) -> Array:
