@@ -9,7 +9,9 @@ sample and no BSDF sample per shading point. Measured, in one process, back to b
 
 - forward time at equal samples per pixel (compile time reported separately);
 - time per light-fitting iteration: render, gradient with respect to the light's position,
-  one Adam step;
+  one Adam step, written as a Mitsuba user writes it (one jitted step per call), and as
+  `render.fit_light` runs it (all steps in one compiled loop, where the camera rays and their
+  first hits, which do not depend on the light, are computed once);
 - difsci's gradient cost over its forward cost;
 - the image difference between the two renderers (relative L1, at the benchmark's spp and,
   to see past the sampling noise, at 64 spp).
@@ -184,7 +186,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="64 x 64, few repeats: a smoke run")
     parser.add_argument("--size", type=int, default=256, help="image width and height, pixels")
     parser.add_argument("--spp", type=int, default=4, help="samples per pixel, both renderers")
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=7, help="alternating rounds (5 timed calls per side each)")
     parser.add_argument("--devices", type=int, default=1, help="host devices the pixels are split over")
     args = parser.parse_args(argv)
     size = 64 if args.quick else args.size
@@ -195,12 +197,12 @@ def main(argv=None):
     print(f"scene: render.three_spheres, {size} x {size}, {spp} spp, float32; "
           f"{jax.device_count()} JAX device(s), {os.cpu_count()} cores")
 
-    # difsci forward: compile time, then the median of `repeats` runs.
+    # Compile (and check) everything first; then time both renderers in alternating rounds, so
+    # a slow spell of this shared machine slows both sides; ratios are medians of per-round ratios.
     forward = jax.jit(lambda s: render.render(s, camera, spp=spp, key=key))
     began = time.perf_counter()
     image = jax.block_until_ready(forward(truth))
     compile_forward = time.perf_counter() - began
-    difsci_forward = median_seconds(lambda: jax.block_until_ready(forward(truth)), repeats)
 
     reference = image
     iteration, box, value_and_grad = difsci_fit_loop(truth, camera, reference, spp, key)
@@ -209,38 +211,30 @@ def main(argv=None):
     iteration()
     compile_fit = time.perf_counter() - began
     first_loss = box["loss"]
-    difsci_iteration = median_seconds(iteration, repeats)
     position = jnp.asarray(START, jnp.float32)
     jax.block_until_ready(value_and_grad(position, truth))
-    difsci_grad = median_seconds(lambda: jax.block_until_ready(value_and_grad(position, truth)), repeats)
     # The library's fit (scan over steps, cosine-decayed Adam): its time per step.
     steps = 10
     fit = lambda: jax.block_until_ready(  # noqa: E731
         render.fit_light(start_scene, camera, reference, steps=steps, learning_rate=LEARNING_RATE, spp=spp, key=key))
     fit()
-    fit_light_step = median_seconds(fit, max(3, repeats // 3)) / steps
-    assert box["loss"] < first_loss, "difsci's fit did not reduce the loss"
 
-    metrics = {
-        "difsci_forward_ms": 1e3 * difsci_forward,
-        "difsci_fit_iteration_ms": 1e3 * difsci_iteration,
-        "difsci_fit_light_ms_per_step": 1e3 * fit_light_step,
-        "difsci_value_and_grad_ms": 1e3 * difsci_grad,
-        "difsci_grad_over_forward": difsci_grad / difsci_forward,
-        "difsci_compile_forward_s": compile_forward,
-        "difsci_compile_fit_step_s": compile_fit,
+    sides = {
+        "difsci_forward": lambda: jax.block_until_ready(forward(truth)),
+        "difsci_iteration": iteration,
+        "difsci_value_and_grad": lambda: jax.block_until_ready(value_and_grad(position, truth)),
+        "difsci_fit_light_step": lambda: fit() and None,
     }
+    per_call = {"difsci_fit_light_step": steps}
 
     mi, dr = load_mitsuba()
     if mi is None:
         print(f"MITSUBA DID NOT RUN ({dr}); difsci timed alone")
-        metrics["mitsuba"] = f"unavailable: {dr}"
     else:
         mscene = mitsuba_scene(mi, truth, camera, spp)
         began = time.perf_counter()
         mi_image = np.asarray(mi.render(mscene, spp=spp, seed=0))
         compile_mitsuba = time.perf_counter() - began
-        mitsuba_forward = median_seconds(lambda: np.asarray(mi.render(mscene, spp=spp, seed=1)), repeats)
         # Same work checked before it is compared: the images agree up to sampling noise.
         difference = rel_l1(mi_image, image)
         assert difference < 0.03, f"difsci and Mitsuba images differ by {difference:.3f} (relative L1)"
@@ -249,18 +243,43 @@ def main(argv=None):
         m_iteration, m_state, m_position = mitsuba_fit_loop(mi, dr, mscene, reference, spp)
         m_iteration()
         m_first = m_state["loss"]
-        mitsuba_iteration = median_seconds(m_iteration, repeats)
+        sides["mitsuba_forward"] = lambda: np.asarray(mi.render(mscene, spp=spp, seed=1))
+        sides["mitsuba_iteration"] = m_iteration
+
+    times = {name: [] for name in sides}
+    for _ in range(repeats):
+        for name, fn in sides.items():
+            fn()  # warm again after the other side ran
+            times[name].append(median_seconds(fn, 5) / per_call.get(name, 1))
+    times = {name: np.asarray(t) for name, t in times.items()}
+    ms = lambda name: 1e3 * float(np.median(times[name]))  # noqa: E731
+    ratio = lambda a, b: float(np.median(times[a] / times[b]))  # noqa: E731
+    assert box["loss"] < first_loss, "difsci's fit did not reduce the loss"
+
+    metrics = {
+        "difsci_forward_ms": ms("difsci_forward"),
+        "difsci_fit_iteration_ms": ms("difsci_iteration"),
+        "difsci_fit_light_ms_per_step": ms("difsci_fit_light_step"),
+        "difsci_value_and_grad_ms": ms("difsci_value_and_grad"),
+        "difsci_grad_over_forward": ratio("difsci_value_and_grad", "difsci_forward"),
+        "difsci_compile_forward_s": compile_forward,
+        "difsci_compile_fit_step_s": compile_fit,
+    }
+    if mi is None:
+        metrics["mitsuba"] = f"unavailable: {dr}"
+    else:
         assert m_state["loss"] < m_first, "Mitsuba's fit did not reduce the loss"
         metrics |= {
-            "mitsuba_forward_ms": 1e3 * mitsuba_forward,
-            "mitsuba_fit_iteration_ms": 1e3 * mitsuba_iteration,
+            "mitsuba_forward_ms": ms("mitsuba_forward"),
+            "mitsuba_fit_iteration_ms": ms("mitsuba_iteration"),
             "mitsuba_compile_s": compile_mitsuba,
-            "forward_ratio_difsci_over_mitsuba": difsci_forward / mitsuba_forward,
-            "fit_iteration_ratio_difsci_over_mitsuba": difsci_iteration / mitsuba_iteration,
+            "forward_ratio_difsci_over_mitsuba": ratio("difsci_forward", "mitsuba_forward"),
+            "fit_iteration_ratio_difsci_over_mitsuba": ratio("difsci_iteration", "mitsuba_iteration"),
+            "fit_light_step_ratio_difsci_over_mitsuba": ratio("difsci_fit_light_step", "mitsuba_iteration"),
             f"image_rel_l1_at_{spp}spp": difference,
             f"image_rel_l1_at_{high}spp": converged,
         }
-        print(f"after {repeats + 1} iterations: difsci light at {np.round(np.asarray(box['position']), 3)}, "
+        print(f"after the timed rounds: difsci light at {np.round(np.asarray(box['position']), 3)}, "
               f"Mitsuba at {np.round(m_position(), 3)} (truth {TRUE_LIGHT}, start {START})")
 
     for name, value in metrics.items():
