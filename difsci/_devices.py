@@ -72,7 +72,9 @@ def sharded_vmap(
 
     compiled: dict[tuple, Callable] = {}  # one jitted vmap per in_axes pattern, reused across calls
 
-    def batched(axes):
+    def batched(axes, args):
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
+            return jax.vmap(fn, in_axes=axes)  # inside someone's jit: theirs compiles it
         if axes not in compiled:
             compiled[axes] = jax.jit(jax.vmap(fn, in_axes=axes), compiler_options=batch_compiler_options())
         return compiled[axes]
@@ -97,7 +99,7 @@ def sharded_vmap(
         mesh = batch_mesh(devices)
         n = mesh.devices.size
         if n == 1:
-            return batched(tuple(axes))(*args)
+            return batched(tuple(axes), args)(*args)
         padded = -(-size // n) * n
         args = tuple(
             jax.tree_util.tree_map(lambda x: _pad(jnp.asarray(x), padded), arg) if ax == 0 else arg
@@ -108,7 +110,7 @@ def sharded_vmap(
             jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), arg) if ax == 0 else arg
             for arg, ax in zip(args, axes)
         )
-        out = batched(tuple(axes))(*args)
+        out = batched(tuple(axes), args)(*args)
         return jax.tree_util.tree_map(lambda x: x[:size], out)
 
     return wrapped

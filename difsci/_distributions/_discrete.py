@@ -99,7 +99,9 @@ class Bernoulli(AbstractDistribution):
         p = self.probs
         x = as_value(value, p)
         if self.logits_ is not None:
-            lp = x * jax.nn.log_sigmoid(self.logits_) + (1 - x) * jax.nn.log_sigmoid(-self.logits_)
+            # log sigmoid(+-logits) for x = 1 / 0: one exp and one log1p per value, the cost of a
+            # logistic regression's log density (float64 transcendentals are scalar calls on CPU).
+            lp = -jax.nn.softplus((1 - 2 * x) * self.logits_)
         else:
             lp = xlogy(x, p) + xlog1py(1 - x, -p)
         return jnp.where(c.boolean.check(x), lp, -jnp.inf)
