@@ -54,9 +54,8 @@ class AbstractPrimitives(eqx.Module):
     """Many primitives of one kind, each field an array (or `Vecs`) with one entry per primitive.
 
     `intersect` and `occludes` are elementwise: they broadcast the fields against the rays. The
-    kernels call them on one primitive at a time (`split`: scalar fields, results shaped like
-    the rays) when a scene has few, and on the whole batch at once (`against`: fields shaped
-    `(n, 1, ...)`, results `(n, *rays)`) when it has many, such as a mesh.
+    kernels call them on the whole batch (`against`: fields shaped `(n, 1, ...)`, results
+    `(n, *rays)`) and reduce over the primitives.
     """
 
     @property
@@ -78,10 +77,6 @@ class AbstractPrimitives(eqx.Module):
     @abc.abstractmethod
     def normal_coefficients(self) -> Float[Array, "4 n"]:
         """Rows `(a, bx, by, bz)` with the outward normal at a surface point `x` proportional to `a x + b`."""
-
-    def split(self) -> list["AbstractPrimitives"]:
-        """One primitive per entry, with scalar fields."""
-        return [jax.tree_util.tree_map(lambda a: a[j], self) for j in range(self.count)]
 
     def against(self, ndim: int) -> "AbstractPrimitives":
         """The whole batch with `ndim` unit axes appended to every field, to broadcast against rays."""

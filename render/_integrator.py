@@ -1,20 +1,20 @@
 """Radiance along rays: nearest hits, direct light with shadow rays, mirror bounces.
 
-Rays are `Vecs` (one array per component). A kind with few primitives is tested one primitive at
-a time, so a whole bounce fuses into a few loops over the rays; a kind with many (a mesh) is
-tested as one `(primitives, rays)` array operation.
+Rays are `Vecs` (one array per component); every primitive is tested against every ray as one
+`(primitives, rays)` array operation, and reductions over the primitives pick the nearest hit
+and decide shadows.
 """
 
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from . import _sampling
-from ._base import AbstractPrimitives
 from ._scene import Batched
 from ._types import Array, Bool, Float, Int
-from ._vector import Vecs, any_leading, dot, normalize, sum_leading, unrolled, vecs_where
+from ._vector import Vecs, dot, normalize, sum_leading, vecs_where
 
 # Rows of `Batched.shading`.
 _NORMAL, _ALBEDO, _EMISSION, _SPECULAR, _SHININESS, _REFLECTIVITY = 0, 4, 7, 10, 13, 14
@@ -36,20 +36,30 @@ def _rows_needed(scene: Batched) -> int:
     return _SPECULAR if scene.emissive else _EMISSION
 
 
-def _nearest(kind: AbstractPrimitives, origins: Vecs, directions: Vecs):
-    """`(distance, index)` of the nearest of `kind`'s primitives along each ray (`inf`, 0 on a miss)."""
-    if unrolled(kind.count):
-        t, index = None, jnp.zeros(origins.shape, jnp.int32)
-        for j, primitive in enumerate(kind.split()):
-            d = primitive.intersect(origins, directions)
-            if t is None:
-                t = d
-            else:
-                closer = d < t
-                t, index = jnp.where(closer, d, t), jnp.where(closer, j, index)
-        return t, index
-    distances = kind.against(len(origins.shape)).intersect(origins, directions)
-    return jnp.min(distances, axis=0), jnp.argmin(distances, axis=0)
+def _first(distances: Float[Array, "n *rays"]) -> tuple[Float[Array, "*rays"], Int[Array, "*rays"]]:
+    """The smallest of `distances` along axis 0 and its index (the first on ties), in one pass."""
+    index = jax.lax.broadcasted_iota(jnp.int32, distances.shape, 0)
+
+    def nearer(a, b):
+        (ta, ia), (tb, ib) = a, b
+        take_b = (tb < ta) | ((tb == ta) & (ib < ia))
+        return jnp.where(take_b, tb, ta), jnp.where(take_b, ib, ia)
+
+    init = (jnp.asarray(jnp.inf, distances.dtype), jnp.asarray(0, jnp.int32))
+    return jax.lax.reduce((distances, index), init, nearer, (0,))
+
+
+@jax.custom_jvp
+def _chosen(distances, index, nearest):
+    """`distances[index]` along axis 0, which is `nearest`: the stored value, with the chosen
+    primitive's derivative."""
+    return nearest
+
+
+@_chosen.defjvp
+def _chosen_jvp(primals, tangents):
+    distances, index, nearest = primals
+    return nearest, jnp.take_along_axis(tangents[0], index[None], axis=0)[0]
 
 
 def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
@@ -60,28 +70,16 @@ def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
     if not scene.kinds:
         zeros = origins.map(jnp.zeros_like)
         return _Hit(jnp.zeros(batch, bool), zeros, zeros, tuple(jnp.zeros(batch, origins.dtype) for _ in table))
-    t = jnp.full(batch, jnp.inf, origins.dtype)
-    rows = [jnp.zeros(batch, table.dtype) for _ in table]
-    column = 0
-    for kind in scene.kinds:
-        d, index = _nearest(kind, origins, directions)
-        closer = d < t
-        t = jnp.where(closer, d, t)
-        columns = table[:, column : column + kind.count]
-        if kind.count == 1:
-            rows = [jnp.where(closer, columns[i, 0], r) for i, r in enumerate(rows)]
-        elif unrolled(kind.count):
-            # A chain of selects over the few primitives: no gather in the loop over rays.
-            for i, r in enumerate(rows):
-                value = columns[i, 0]
-                for j in range(1, kind.count):
-                    value = jnp.where(index == j, columns[i, j], value)
-                rows[i] = jnp.where(closer, value, r)
-        else:
-            rows = [jnp.where(closer, jnp.take(columns[i], index), r) for i, r in enumerate(rows)]
-        column += kind.count
-    hit = t < jnp.inf
-    t = jnp.where(hit, t, 0)  # a finite stand-in, so misses never put inf into the gradient
+    # Every primitive against every ray, `(primitives, *rays)`; which one is nearest is found by
+    # one reduction (no gradient: it is a choice), and the distance is then taken from the
+    # chosen primitive, so gradients flow to its geometry. A reduction's result is stored, so
+    # everything downstream (each colour channel, forward and backward) reads it instead of
+    # testing every primitive again.
+    distances = jnp.concatenate([kind.against(len(batch)).intersect(origins, directions) for kind in scene.kinds], axis=0)
+    nearest, index = _first(jax.lax.stop_gradient(distances))
+    hit = nearest < jnp.inf
+    t = jnp.where(hit, _chosen(distances, index, nearest), 0)  # finite on a miss
+    rows = [row.at[index].get(mode="promise_in_bounds") for row in table]
     position = origins + directions * t
     normal = normalize(position * rows[_NORMAL] + Vecs(*rows[_NORMAL + 1 : _NORMAL + 4]))
     normal = vecs_where(dot(normal, directions) > 0, -normal, normal)
@@ -90,14 +88,12 @@ def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
 
 def occluded(scene: Batched, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
     """Whether anything lies along each ray closer than `distances`."""
-    blocked = jnp.zeros(distances.shape, bool)
-    for kind in scene.kinds:
-        if unrolled(kind.count):
-            for primitive in kind.split():
-                blocked = blocked | primitive.occludes(origins, directions, distances)
-        else:
-            blocked = blocked | any_leading(kind.against(len(distances.shape)).occludes(origins, directions, distances))
-    return blocked
+    nd = len(distances.shape)
+    blocked = [kind.against(nd).occludes(origins, directions, distances) for kind in scene.kinds]
+    if not blocked:
+        return jnp.zeros(distances.shape, bool)
+    # A reduction, so its result is stored and read by every channel.
+    return jnp.any(jnp.concatenate(blocked, axis=0), axis=0)
 
 
 def offset_length(position: Vecs) -> Float[Array, "*rays"]:

@@ -3,7 +3,7 @@
 `Vecs(x, y, z)` holds one array per component, all of one shape (rays, or primitives by rays).
 XLA on CPU vectorises and fuses arithmetic on such separate arrays far better than on one
 `(3, n)` array, whose every operation mixes a component axis into the loop: the light-fitting
-scene traces 6-8x faster this way (`python benchmarks/render.py`).
+scene of `benchmarks/render.py` rendered 6x faster this way.
 """
 
 from typing import NamedTuple
@@ -113,19 +113,9 @@ def normalize(v: Vecs) -> Vecs:
     return v * safe_rsqrt(dot(v, v))
 
 
-# XLA on CPU reduces over a leading (major) axis slowly; for the few primitives or light samples
-# of a typical scene, a chain of elementwise operations fuses into one vectorised loop instead.
+# XLA on CPU reduces over a leading (major) axis slowly; for the few light samples of a typical
+# scene, a chain of additions fuses into one vectorised loop instead.
 _UNROLL = 32
-
-
-def any_leading(x: Array) -> Array:
-    """`jnp.any(x, axis=0)`."""
-    if x.shape[0] > _UNROLL:
-        return jnp.any(x, axis=0)
-    out = x[0]
-    for i in range(1, x.shape[0]):
-        out = out | x[i]
-    return out
 
 
 def sum_leading(x: Array) -> Array:
@@ -136,8 +126,3 @@ def sum_leading(x: Array) -> Array:
     for i in range(1, x.shape[0]):
         out = out + x[i]
     return out
-
-
-def unrolled(n: int) -> bool:
-    """Whether a leading axis of length `n` is reduced by an unrolled chain."""
-    return n <= _UNROLL
