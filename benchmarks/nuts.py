@@ -127,25 +127,22 @@ def run_difsci(model, args, warmup, draws, chains, method):
 def run_numpyro(model, args, warmup, draws, chains, method="vectorized"):
     from numpyro.infer import MCMC, NUTS
 
-    # jit_model_args: the data are arguments of the compiled sampler, so the second run reuses
-    # it (with the data closed over, NumPyro traces and compiles again on every run).
+    # jit_model_args: the data are arguments of the compiled sampler, so a second run can reuse
+    # it (with the data closed over, NumPyro compiles its whole sampler again on every run).
     mcmc = MCMC(NUTS(model), num_warmup=warmup, num_samples=draws, num_chains=chains,
                 chain_method=method, progress_bar=False, jit_model_args=True)
-    with CLOCK:
-        start = time.perf_counter()
-        mcmc.run(jax.random.key(1), *args)
-        jax.block_until_ready(mcmc.get_samples())
-        first = time.perf_counter() - start
-    jax_compile = CLOCK.seconds
-    # The second run reuses the compiled sampler: its time is the sampling time.
-    with CLOCK:
-        start = time.perf_counter()
-        mcmc.run(jax.random.key(2), *args)
-        jax.block_until_ready(mcmc.get_samples())
-        second = time.perf_counter() - start
+
+    def timed_run(seed):
+        with CLOCK:
+            start = time.perf_counter()
+            mcmc.run(jax.random.key(seed), *args)
+            jax.block_until_ready(mcmc.get_samples())
+            return time.perf_counter() - start, CLOCK.seconds
+
+    first, jax_compile = timed_run(1)
     # NumPyro traces and compiles parts of its sampler again on every run (jit_model_args or
     # not); that time is compilation, not sampling, so it is taken off the second run.
-    recompiled = CLOCK.seconds
+    second, recompiled = timed_run(2)
     sample_s = second - recompiled
     print(f"  (numpyro {method}: its second run spent {recompiled:.2f} s of {second:.2f} s compiling again)")
     return first - sample_s, sample_s, mcmc.get_samples(group_by_chain=True), jax_compile

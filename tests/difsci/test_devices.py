@@ -84,3 +84,11 @@ def test_sharded_vmap_bad_arguments(in_axes, args, words):
 def test_shard_batch_needs_a_leading_axis():
     with pytest.raises(ValueError, match="leading axis"):
         ds.shard_batch(jnp.float32(1.0))
+
+
+def test_sharded_vmap_inside_jit_and_grad():
+    g = ds.sharded_vmap(lambda x, w: jnp.sin(w * x), in_axes=(0, None))
+    x = jnp.linspace(0.0, 1.0, 6)
+    loss = jax.jit(lambda w: jnp.sum(g(x, w)))
+    np.testing.assert_allclose(loss(0.7), np.sum(np.sin(0.7 * np.asarray(x))), rtol=1e-12)
+    np.testing.assert_allclose(jax.grad(loss)(0.7), np.sum(np.asarray(x) * np.cos(0.7 * np.asarray(x))), rtol=1e-12)
