@@ -19,7 +19,6 @@ if __name__ == "__main__":
     ds.set_host_device_count(os.cpu_count() or 1)
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 import equinox as eqx

@@ -20,7 +20,6 @@ import difsci as ds
 if __name__ == "__main__":
     ds.set_host_device_count(os.cpu_count() or 1)
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -16,7 +16,6 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import numpy as np
 from jaxtyping import PyTree
 
 _MAGIC = b"DIFSCI-CHECKPOINT 1\n"

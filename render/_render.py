@@ -1,6 +1,5 @@
 """`render`: a camera's image of a scene, its pixels split over every device."""
 
-import math
 
 import equinox as eqx
 import jax

@@ -6,7 +6,6 @@ Chains are vectorised with `vmap`, and with several devices each device runs its
 independently (`shard_map`), so a slow chain on one device does not hold up the others.
 """
 
-import functools
 import time
 import warnings
 from collections.abc import Callable, Mapping

@@ -1,5 +1,4 @@
 import runpy
-import sys
 from pathlib import Path
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "char_lstm.py"

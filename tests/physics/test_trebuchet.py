@@ -1,6 +1,5 @@
 """The trebuchet against converged figures, a fine fixed-step solve, energy, and finite differences."""
 
-import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
