@@ -87,7 +87,7 @@ def solve_phase(
     rtol, atol = max(settings.rtol, 100 * eps), max(settings.atol, 100 * eps)
     root_tol = max(1e-12, 50 * eps)
     sol = dfx.diffeqsolve(
-        dfx.ODETerm(lambda t, y, args: _components(vector_field(t, jnp.stack(y), args))),
+        _component_term(vector_field),
         settings.solver,
         t0,
         t0 + t_max,
@@ -104,6 +104,11 @@ def solve_phase(
     ok = (sol.result == dfx.RESULTS.event_occurred) & jnp.asarray(sol.event_mask)
     y_end = jnp.stack([x[-1] for x in sol.ys])
     return PhaseResult(sol.ts[-1], y_end, ok, sol)
+
+
+def _component_term(vector_field: Callable) -> dfx.ODETerm:
+    """`vector_field` on a state vector, as a term on the tuple of its components."""
+    return dfx.ODETerm(lambda t, y, args: _components(vector_field(t, jnp.stack(y), args)))
 
 
 def _components(y: Float[Array, " n"]) -> tuple[Float[Array, ""], ...]:
@@ -187,7 +192,7 @@ def rollout(
     """
     eps = float(jnp.finfo(jnp.result_type(y0)).eps)
     sol = dfx.diffeqsolve(
-        dfx.ODETerm(lambda t, y, args: _components(vector_field(t, jnp.stack(y), args))),
+        _component_term(vector_field),
         settings.solver, ts[0], ts[-1], None, _components(y0), args,
         saveat=dfx.SaveAt(ts=ts),
         stepsize_controller=dfx.PIDController(rtol=max(settings.rtol, 100 * eps), atol=max(settings.atol, 100 * eps)),

@@ -396,8 +396,8 @@ class Trebuchet(eqx.Module):
         derivatives are forward sensitivities: a custom JVP solves the shot once more in
         diffrax's forward mode with one tangent per input being differentiated (symbolic zeros
         tell which), and returns the Jacobian-vector product, which JAX transposes for reverse
-        mode. A gradient with respect to the settings costs about 3x the shot instead of the
-        6-10x of diffrax's checkpointed reverse pass (`python benchmarks/trebuchet.py`).
+        mode. A gradient with respect to the settings costs under 3x the shot instead of the
+        12x of diffrax's checkpointed reverse pass (`python benchmarks/trebuchet.py`).
         With `SolverSettings(mode="forward" | "both")` diffrax's own adjoints are used instead.
         """
         if self.settings.mode != "reverse":
