@@ -229,6 +229,18 @@ class IntegerInterval(AbstractConstraint):
         return (x >= self.low) & (x <= self.high) & (jnp.floor(x) == x)
 
 
+class IntegerBetween(AbstractConstraint):
+    """Integers low, ..., high with array bounds (a binomial's 0..total_count)."""
+
+    is_discrete: ClassVar[bool] = True
+    low: Float[Array, "..."]
+    high: Float[Array, "..."]
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        return (x >= self.low) & (x <= self.high) & (jnp.floor(x) == x)
+
+
 class OneHot(AbstractConstraint):
     """One-hot vectors along the last axis."""
 

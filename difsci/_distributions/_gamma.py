@@ -1,4 +1,4 @@
-"""The gamma family and its relatives: Gamma, Exponential, Beta, Dirichlet.
+"""The gamma family and its relatives: Gamma, Exponential, Beta, Dirichlet, InverseGamma, Chi2.
 
 Gamma, Beta and Dirichlet draws are reparameterised through JAX's implicit gradients of
 the gamma sampler, so gradients flow to the concentrations too.
@@ -169,3 +169,81 @@ class Dirichlet(AbstractDistribution):
         total = jnp.sum(self.concentration, -1, keepdims=True)
         frac = self.concentration / total
         return frac * (1 - frac) / (total + 1)
+
+
+class InverseGamma(AbstractDistribution):
+    """1 / Gamma(`concentration`, `rate`): density with shape alpha and scale beta = `rate`
+    (Stan's inv_gamma(alpha, beta)). Mean beta / (alpha - 1) for alpha > 1, else inf.
+    """
+
+    concentration: Float[Array, "*batch"]
+    rate: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, concentration: Float[ArrayLike, "*batch"], rate: Float[ArrayLike, "*batch"] = 1.0):
+        concentration, rate = promote(concentration, rate)
+        self.concentration = positive("InverseGamma", "concentration", concentration)
+        self.rate = positive("InverseGamma", "rate", rate)
+
+    @property
+    def batch_shape(self):
+        return self.rate.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        shape = self._shape(sample_shape)
+        return self.rate / jax.random.gamma(key, self.concentration, shape, self.rate.dtype)
+
+    def log_prob(self, value):
+        x = as_value(value, self.rate)
+        a, b = self.concentration, self.rate
+        ok = x > 0
+        safe = jnp.where(ok, x, 1.0)
+        lp = a * jnp.log(b) - gammaln(a) - (a + 1) * jnp.log(safe) - b / safe
+        return jnp.where(ok, lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        a = jnp.where(self.concentration > 1, self.concentration, 2.0)
+        return jnp.where(self.concentration > 1, self.rate / (a - 1), jnp.inf)
+
+    @property
+    def variance(self):
+        a = jnp.where(self.concentration > 2, self.concentration, 3.0)
+        return jnp.where(self.concentration > 2, self.rate**2 / ((a - 1) ** 2 * (a - 2)), jnp.inf)
+
+
+class Chi2(AbstractDistribution):
+    """Chi-squared with `df` > 0 degrees of freedom: Gamma(df / 2, rate 1 / 2)."""
+
+    df: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, df: Float[ArrayLike, "*batch"]):
+        (df,) = promote(df)
+        self.df = positive("Chi2", "df", df)
+
+    @property
+    def batch_shape(self):
+        return self.df.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        return 2 * jax.random.gamma(key, self.df / 2, self._shape(sample_shape), self.df.dtype)
+
+    def log_prob(self, value):
+        return jss.chi2.logpdf(as_value(value, self.df), self.df)
+
+    @property
+    def mean(self):
+        return self.df
+
+    @property
+    def variance(self):
+        return 2 * self.df

@@ -1,4 +1,4 @@
-"""Heavy-tailed families: Cauchy, HalfCauchy, StudentT."""
+"""Heavy-tailed families: Cauchy, HalfCauchy, StudentT, HalfStudentT."""
 
 import math
 from typing import ClassVar
@@ -6,6 +6,7 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 import jax.scipy.stats as jss
+from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
@@ -120,4 +121,50 @@ class StudentT(AbstractDistribution):
     def variance(self):
         safe_df = jnp.where(self.df > 2, self.df, 3.0)
         var = self.scale**2 * safe_df / (safe_df - 2)
+        return jnp.where(self.df > 2, var, jnp.where(self.df > 1, jnp.inf, jnp.nan))
+
+
+class HalfStudentT(AbstractDistribution):
+    """|StudentT(df, 0, scale)|, the usual weakly-informative prior on a scale (Stan's half-t).
+
+    The mean is inf where df <= 1; the variance is inf where df <= 2 (NaN where df <= 1).
+    """
+
+    df: Float[Array, "*batch"]
+    scale: Float[Array, "*batch"]
+    has_rsample: ClassVar[bool] = True
+
+    def __init__(self, df: Float[ArrayLike, "*batch"], scale: Float[ArrayLike, "*batch"] = 1.0):
+        df, scale = promote(df, scale)
+        self.df = positive("HalfStudentT", "df", df)
+        self.scale = positive("HalfStudentT", "scale", scale)
+
+    @property
+    def batch_shape(self):
+        return self.scale.shape
+
+    @property
+    def support(self):
+        return c.positive
+
+    def sample(self, key, sample_shape=()):
+        t = jax.random.t(key, self.df, self._shape(sample_shape), self.scale.dtype)
+        return self.scale * jnp.abs(t)
+
+    def log_prob(self, value):
+        x = as_value(value, self.scale)
+        lp = math.log(2.0) + jss.t.logpdf(jnp.where(x >= 0, x, 0.0), self.df, 0.0, self.scale)
+        return jnp.where(x >= 0, lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        nu = jnp.where(self.df > 1, self.df, 2.0)
+        log_ratio = gammaln((nu + 1) / 2) - gammaln(nu / 2)
+        m = 2 * self.scale * jnp.sqrt(nu / math.pi) * jnp.exp(log_ratio) / (nu - 1)
+        return jnp.where(self.df > 1, m, jnp.inf)
+
+    @property
+    def variance(self):
+        nu = jnp.where(self.df > 2, self.df, 3.0)
+        var = self.scale**2 * nu / (nu - 2) - self.mean**2
         return jnp.where(self.df > 2, var, jnp.where(self.df > 1, jnp.inf, jnp.nan))

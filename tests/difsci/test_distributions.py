@@ -10,6 +10,27 @@ import pytest
 import scipy.stats as st
 
 import difsci as ds
+from tests.helpers import finite_difference_grad
+
+
+class _HalfT:
+    """scipy has no half-t: |t(df, 0, scale)| from scipy's t, its mean by scipy's quadrature."""
+
+    def __init__(self, df, scale):
+        self.df, self.scale, self.t = df, scale, st.t(df, 0.0, scale)
+
+    def logpdf(self, x):
+        x = np.asarray(x)
+        return np.where(x >= 0, math.log(2.0) + self.t.logpdf(x), -np.inf)
+
+    def mean(self):
+        return self.t.expect(lambda x: x, lb=0.0, conditional=True)
+
+    def var(self):
+        return self.t.var() - self.mean() ** 2
+
+    def support(self):
+        return 0.0, np.inf
 
 # (distribution, scipy frozen reference, points to score). One table, reused by every test.
 CASES = {
@@ -41,6 +62,29 @@ CASES = {
         st.rv_discrete(values=([0, 1, 2], [0.2, 0.5, 0.3])),
         [0, 1, 2],
     ),
+    "Binomial": (lambda: ds.Binomial(10, probs=0.3), st.binom(10, 0.3), [0, 3, 10]),
+    "BinomialLogits": (lambda: ds.Binomial(7, logits=0.8), st.binom(7, 1 / (1 + math.exp(-0.8))), [0, 5, 7]),
+    "BetaBinomial": (lambda: ds.BetaBinomial(2.0, 3.5, 12), st.betabinom(12, 2.0, 3.5), [0, 4, 12]),
+    "Geometric": (lambda: ds.Geometric(probs=0.3), st.geom(0.3, loc=-1), [0, 2, 9]),
+    "NegativeBinomial": (lambda: ds.NegativeBinomial(3.5, probs=0.4), st.nbinom(3.5, 0.6), [0, 2, 11]),
+    "NegativeBinomialLogits": (
+        lambda: ds.NegativeBinomial(2.0, logits=-0.3),
+        st.nbinom(2.0, 1 - 1 / (1 + math.exp(0.3))),
+        [0, 1, 8],
+    ),
+    "NegativeBinomial2": (
+        lambda: ds.NegativeBinomial2(4.0, 2.5),
+        st.nbinom(2.5, 2.5 / (2.5 + 4.0)),
+        [0, 4, 20],
+    ),
+    "Laplace": (lambda: ds.Laplace(0.5, 1.5), st.laplace(0.5, 1.5), [-3.0, 0.5, 4.0]),
+    "Logistic": (lambda: ds.Logistic(-1.0, 0.7), st.logistic(-1.0, 0.7), [-4.0, -1.0, 2.0]),
+    "Gumbel": (lambda: ds.Gumbel(1.0, 2.0), st.gumbel_r(1.0, 2.0), [-2.0, 1.0, 8.0]),
+    "Weibull": (lambda: ds.Weibull(2.0, 1.5), st.weibull_min(1.5, scale=2.0), [0.1, 1.5, 5.0]),
+    "Pareto": (lambda: ds.Pareto(1.5, 3.5), st.pareto(3.5, scale=1.5), [1.6, 2.0, 6.0]),
+    "InverseGamma": (lambda: ds.InverseGamma(4.0, 2.5), st.invgamma(4.0, scale=2.5), [0.1, 0.8, 4.0]),
+    "Chi2": (lambda: ds.Chi2(3.5), st.chi2(3.5), [0.2, 2.0, 9.0]),
+    "HalfStudentT": (lambda: ds.HalfStudentT(5.0, 2.0), _HalfT(5.0, 2.0), [0.1, 1.5, 7.0]),
 }
 
 MULTIVARIATE = {
@@ -72,7 +116,7 @@ def test_log_prob_matches_scipy(name):
     np.testing.assert_allclose(got, _scipy_logpdf(ref, points), rtol=1e-9, atol=1e-12)
 
 
-BOUNDED = sorted(set(CASES) - {"Normal", "Cauchy", "StudentT"})
+BOUNDED = sorted(set(CASES) - {"Normal", "Cauchy", "StudentT", "Laplace", "Logistic", "Gumbel"})
 
 
 @pytest.mark.parametrize("name", BOUNDED)
@@ -82,6 +126,19 @@ def test_log_prob_outside_support_is_minus_inf(name):
     lo, hi = ref.support()
     outside = [lo - 1.0 if np.isfinite(lo) else hi + 1.0]
     assert np.all(np.isneginf(np.asarray(dist.log_prob(jnp.asarray(outside)))))
+
+
+COUNTS = {"Binomial": 10, "BinomialLogits": 7, "BetaBinomial": 12, "Geometric": None, "NegativeBinomial": None,
+          "NegativeBinomialLogits": None, "NegativeBinomial2": None}
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_counts_off_support_are_minus_inf_not_nan(name):
+    dist = CASES[name][0]()
+    off = [-1.0, 1.5, -0.5] + ([COUNTS[name] + 1.0] if COUNTS[name] is not None else [])
+    lp = np.asarray(jax.jit(lambda v: dist.log_prob(v))(jnp.asarray(off)))
+    assert np.all(np.isneginf(lp)), lp
+    assert not np.any(np.isnan(np.asarray(jax.grad(lambda v: jnp.sum(dist.log_prob(v)))(jnp.asarray(off)))))
 
 
 @pytest.mark.parametrize("name", sorted(CASES) + sorted(MULTIVARIATE))
@@ -178,11 +235,36 @@ def test_normal_reparameterised_gradient(key):
         (lambda r: ds.Exponential(r), 2.0, -0.25),
         # d/dhigh E[x] for Uniform(0, high): 1 / 2.
         (lambda h: ds.Uniform(0.0, h), 3.0, 0.5),
+        # d/drate E[x] for InverseGamma(4, rate): 1 / 3.
+        (lambda b: ds.InverseGamma(4.0, b), 2.0, 1 / 3),
+        # d/ddf E[x] for Chi2: 1.
+        (lambda k: ds.Chi2(k), 3.0, 1.0),
     ],
 )
 def test_pathwise_gradients_of_means(make, dparam, exact, key):
     grad = jax.grad(lambda p: jnp.mean(make(p).sample(key, (200_000,))))(dparam)
     np.testing.assert_allclose(grad, exact, rtol=0.03)
+
+
+@pytest.mark.parametrize(
+    "make, params",
+    [
+        (lambda p: ds.Laplace(p[0], p[1]), [0.3, 1.2]),
+        (lambda p: ds.Logistic(p[0], p[1]), [0.3, 1.2]),
+        (lambda p: ds.Gumbel(p[0], p[1]), [0.3, 1.2]),
+        (lambda p: ds.Weibull(p[0], p[1]), [1.3, 1.7]),
+        (lambda p: ds.Pareto(p[0], p[1]), [1.3, 2.5]),
+        (lambda p: ds.HalfStudentT(5.0, p[0]), [1.3]),
+        (lambda p: ds.InverseGamma(3.0, p[0]), [1.3]),
+    ],
+)
+def test_pathwise_gradients_match_finite_differences(make, params, key):
+    # Same key, so each draw is a smooth function of the parameters: the pathwise gradient
+    # of a sum of draws equals its central finite difference.
+    f = jax.jit(lambda p: jnp.sum(jnp.sin(make(p).sample(key, (64,)))))
+    p = jnp.asarray(params)
+    assert make(p).has_rsample
+    np.testing.assert_allclose(jax.grad(f)(p), finite_difference_grad(f, p), rtol=1e-5, atol=1e-7)
 
 
 def test_truncated_normal_gradient_matches_mean_derivative(key):
@@ -200,6 +282,11 @@ def test_log_prob_gradients_match_scipy_finite_differences():
     np.testing.assert_allclose(g, -1 / s + x**2 / s**3, rtol=1e-10)
     jax.test_util.check_grads(jax.jit(lambda a, b: ds.Beta(a, b).log_prob(0.3)), (2.0, 3.0), order=2)
     jax.test_util.check_grads(jax.jit(lambda r: ds.Poisson(r).log_prob(4)), (2.5,), order=2)
+    jax.test_util.check_grads(jax.jit(lambda m, phi: ds.NegativeBinomial2(m, phi).log_prob(3)), (2.5, 1.5), order=2)
+    jax.test_util.check_grads(jax.jit(lambda l: ds.Binomial(9, logits=l).log_prob(4)), (0.4,), order=2)
+    jax.test_util.check_grads(jax.jit(lambda a, b: ds.BetaBinomial(a, b, 6).log_prob(2)), (1.5, 2.5), order=2)
+    jax.test_util.check_grads(jax.jit(lambda s, k: ds.Weibull(s, k).log_prob(0.8)), (1.5, 2.0), order=2)
+    jax.test_util.check_grads(jax.jit(lambda df, s: ds.HalfStudentT(df, s).log_prob(0.8)), (4.0, 2.0), order=2)
     jax.test_util.check_grads(
         jax.jit(lambda loc, l: ds.MultivariateNormal(loc, jnp.tril(l)).log_prob(jnp.array([0.3, -0.4]))),
         (jnp.array([0.1, 0.2]), jnp.array([[1.2, 0.0], [0.3, 0.9]])),
@@ -311,6 +398,26 @@ BAD = [
     (lambda: ds.MultivariateNormal(jnp.zeros(3), jnp.eye(2)), "shape"),
     (lambda: ds.Dirichlet(jnp.array([1.0, -1.0])), "concentration"),
     (lambda: ds.Dirichlet(jnp.array([1.0])), "K >= 2"),
+    (lambda: ds.Binomial(10, probs=-0.1), "probs"),
+    (lambda: ds.Binomial(2.5, probs=0.5), "total_count"),
+    (lambda: ds.Binomial(10), "exactly one"),
+    (lambda: ds.BetaBinomial(1.0, 0.0, 5), "`b`"),
+    (lambda: ds.BetaBinomial(1.0, 1.0, -1), "total_count"),
+    (lambda: ds.Geometric(probs=0.0), "probs"),
+    (lambda: ds.NegativeBinomial(0.0, probs=0.5), "total_count"),
+    (lambda: ds.NegativeBinomial(2.0, probs=1.0), "probs"),
+    (lambda: ds.NegativeBinomial2(-1.0, 2.0), "mean"),
+    (lambda: ds.NegativeBinomial2(1.0, 0.0), "concentration"),
+    (lambda: ds.Laplace(0.0, 0.0), "scale"),
+    (lambda: ds.Logistic(jnp.inf, 1.0), "loc"),
+    (lambda: ds.Gumbel(0.0, -1.0), "scale"),
+    (lambda: ds.Weibull(1.0, -2.0), "concentration"),
+    (lambda: ds.Weibull(0.0, 2.0), "scale"),
+    (lambda: ds.Pareto(1.0, 0.0), "alpha"),
+    (lambda: ds.InverseGamma(-1.0, 1.0), "concentration"),
+    (lambda: ds.Chi2(0.0), "df"),
+    (lambda: ds.HalfStudentT(2.0, -1.0), "scale"),
+    (lambda: ds.HalfStudentT(0.0), "df"),
     (lambda: ds.RelaxedBernoulli(0.0, probs=0.5), "temperature"),
     (lambda: ds.RelaxedOneHotCategorical(-1.0, logits=jnp.zeros(3)), "temperature"),
 ]
@@ -337,3 +444,11 @@ def test_bad_parameters_raise_under_jit():
 
     with pytest.raises(Exception, match="temperature"):
         g(0.0).block_until_ready()
+
+    @jax.jit
+    def h(phi):
+        return ds.NegativeBinomial2(2.0, phi).log_prob(3)
+
+    assert np.isfinite(h(1.0))
+    with pytest.raises(Exception, match="NegativeBinomial2: `concentration` must be > 0"):
+        h(-1.0).block_until_ready()
