@@ -50,6 +50,8 @@ from ._distributions import Uniform as Uniform
 from ._distributions import Weibull as Weibull
 from ._handlers import RandomVariable as RandomVariable
 from ._handlers import condition as condition
+from ._handlers import deterministic as deterministic
+from ._handlers import factor as factor
 from ._handlers import log_joint as log_joint
 from ._handlers import sample as sample
 from ._handlers import seed as seed

@@ -9,6 +9,9 @@ A model is any Python function that calls `sample(name, dist)`. On its own it ca
 - `log_joint(model)` turns it into a log-density over its latent values
   (Edward2's `make_log_joint_fn`).
 
+Two more statements shape what handlers see: `factor(name, log_weight)` adds a term to the
+log density (Stan's `target +=`), `deterministic(name, value)` records a derived quantity.
+
 Handlers act while a function is traced, so they compose with each other and with
 `jax.jit`, `jax.vmap` and `jax.grad` in any order.
 """
@@ -23,6 +26,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
+from . import _constraints as c
 from ._custom_types import KeyArray
 from ._distributions import AbstractDistribution
 
@@ -32,7 +36,8 @@ class RandomVariable(eqx.Module):
 
     **Fields:** `name`; `dist`, its distribution; `value`, the drawn or observed array;
     `log_prob`, the scalar log-density of `value` summed over the site; `observed`,
-    whether the value was given as data rather than drawn.
+    whether the value was given as data rather than drawn; `deterministic`, whether the
+    site is a derived quantity recorded by `ds.deterministic` (its `log_prob` is 0).
     """
 
     name: str = eqx.field(static=True)
@@ -40,12 +45,13 @@ class RandomVariable(eqx.Module):
     value: Array
     log_prob: Float[Array, ""]
     observed: bool = eqx.field(static=True)
+    deterministic: bool = eqx.field(static=True, default=False)
 
 
 class _Message:
-    __slots__ = ("name", "dist", "value", "observed", "sample_shape", "key", "log_prob")
+    __slots__ = ("name", "dist", "value", "observed", "sample_shape", "key", "log_prob", "deterministic")
 
-    def __init__(self, name, dist, value, observed, sample_shape):
+    def __init__(self, name, dist, value, observed, sample_shape, deterministic=False):
         self.name = name
         self.dist = dist
         self.value = value
@@ -53,6 +59,7 @@ class _Message:
         self.sample_shape = sample_shape
         self.key = None
         self.log_prob = None
+        self.deterministic = deterministic
 
     def score(self) -> Array:
         if self.log_prob is None:
@@ -162,6 +169,88 @@ def sample(
     return msg.value
 
 
+class _Factor(AbstractDistribution):
+    """The site `factor` makes: its log-density is the given log-weight whatever the value."""
+
+    log_weight: Array
+
+    @property
+    def batch_shape(self):
+        return self.log_weight.shape
+
+    @property
+    def support(self):
+        return c.real
+
+    def sample(self, key, sample_shape=()):
+        return jnp.zeros(self._shape(sample_shape), self.log_weight.dtype)
+
+    def log_prob(self, value):
+        return jnp.broadcast_to(self.log_weight, jnp.broadcast_shapes(jnp.shape(value), self.log_weight.shape))
+
+
+class _Deterministic(AbstractDistribution):
+    """The site `deterministic` makes: a point mass carrying no density (log_prob 0)."""
+
+    value: Array
+
+    @property
+    def batch_shape(self):
+        return self.value.shape
+
+    @property
+    def support(self):
+        return c.real
+
+    def sample(self, key, sample_shape=()):
+        return jnp.broadcast_to(self.value, self._shape(sample_shape))
+
+    def log_prob(self, value):
+        return jnp.zeros(jnp.shape(value), jnp.result_type(value, float))
+
+
+def factor(name: str, log_weight: Float[ArrayLike, "..."]) -> None:
+    """Add `sum(log_weight)` to the model's log density (Stan's `target += log_weight`).
+
+    The term counts wherever densities are summed: `log_joint`, `nuts`/`hmc` and `vi`, and
+    the site appears in `trace` as an observed site whose `log_prob` is the weight. Use it for
+    a likelihood no distribution expresses, a Jacobian adjustment, or a soft constraint.
+
+    ```python
+    def model():
+        x = ds.sample("x", ds.Normal(0.0, 1.0))
+        ds.factor("soft_positive", jax.nn.log_sigmoid(10 * x))
+    ```
+    """
+    log_weight = jnp.asarray(log_weight)
+    if not jnp.issubdtype(log_weight.dtype, jnp.inexact):
+        log_weight = log_weight.astype(jnp.result_type(float))
+    sample(name, _Factor(log_weight), obs=jnp.zeros(log_weight.shape, log_weight.dtype))
+
+
+def deterministic(name: str, value: ArrayLike) -> Array:
+    """Record `value` as the derived quantity `name` and return it; it adds nothing to the density.
+
+    It appears in `trace` (with `deterministic=True`), in `predictive` draws, and in
+    `nuts`/`hmc` results beside the latent sites (`result.samples[name]`), as Stan's
+    generated quantities and transformed parameters do.
+    """
+    name = _site_name(name)
+    value = jnp.asarray(value)
+    stack = _state.stack
+    if not stack:
+        return value
+    if name in _state.names:
+        raise ValueError(f"ds.deterministic: the site name {name!r} is used twice in one run; names must be unique")
+    _state.names.add(name)
+    msg = _Message(name, _Deterministic(value), value, True, (), deterministic=True)
+    for handler in reversed(stack):
+        handler.process(msg)
+    for handler in reversed(stack):
+        handler.postprocess(msg)
+    return msg.value
+
+
 def _is_dist(x) -> bool:
     return isinstance(x, AbstractDistribution)
 
@@ -197,6 +286,8 @@ class _Condition(_Handler):
         self.observe = observe
 
     def process(self, msg):
+        if msg.deterministic:
+            return  # a derived quantity is computed by the model, never given
         if msg.name in self.data:
             if msg.observed:
                 raise ValueError(f"site {msg.name!r} is already observed; it cannot be conditioned again")
@@ -213,7 +304,8 @@ class _Trace(_Handler):
 
     def postprocess(self, msg):
         self.sites[msg.name] = RandomVariable(
-            name=msg.name, dist=msg.dist, value=msg.value, log_prob=msg.score(), observed=msg.observed
+            name=msg.name, dist=msg.dist, value=msg.value, log_prob=msg.score(), observed=msg.observed,
+            deterministic=msg.deterministic,
         )
 
 
@@ -224,6 +316,10 @@ class _LogJoint(_Handler):
         self.total = 0.0
 
     def process(self, msg):
+        if msg.deterministic:
+            if msg.name in self.values:
+                self.used.add(msg.name)  # posterior draws carry derived quantities; they are recomputed
+            return
         if msg.name in self.values:
             if msg.observed:
                 raise ValueError(
@@ -239,7 +335,8 @@ class _LogJoint(_Handler):
             )
 
     def postprocess(self, msg):
-        self.total = self.total + msg.score()
+        if not msg.deterministic:
+            self.total = self.total + msg.score()
 
 
 def seed(model: Callable, key: KeyArray) -> Callable:

@@ -72,6 +72,9 @@ class _Unconstrained(_Handler):
         self.log_det = 0.0
 
     def process(self, msg):
+        if msg.deterministic:
+            self.values[msg.name] = msg.value  # returned with the latents, so samplers report it
+            return
         if msg.observed:
             return
         if msg.name not in self.u:
@@ -83,11 +86,13 @@ class _Unconstrained(_Handler):
         self.log_det = self.log_det + jnp.sum(support.log_abs_det_jacobian(u))
 
     def postprocess(self, msg):
-        self.log_prob = self.log_prob + msg.score()
+        if not msg.deterministic:
+            self.log_prob = self.log_prob + msg.score()
 
 
 def constrain(model: Callable, u: Mapping[str, Array], args=(), kwargs=None) -> dict[str, Array]:
-    """Each latent site's value on its support for unconstrained coordinates `u`."""
+    """Each latent site's value on its support for unconstrained coordinates `u`, and each
+    `ds.deterministic` quantity the model records."""
     handler = _Unconstrained(u)
     _run(handler, model, args, kwargs or {})
     return handler.values
