@@ -4,6 +4,7 @@ The core every domain uses: distributions and random variables, effect handlers 
 plain Python models, validation helpers, and multi-device batching.
 """
 
+from . import _bijections as bijections
 from . import _constraints as constraints
 from ._checks import check as check
 from ._checks import check_finite as check_finite
@@ -35,6 +36,8 @@ from ._distributions import InverseGamma as InverseGamma
 from ._distributions import Laplace as Laplace
 from ._distributions import LogNormal as LogNormal
 from ._distributions import Logistic as Logistic
+from ._distributions import Mixture as Mixture
+from ._distributions import MixtureSameFamily as MixtureSameFamily
 from ._distributions import MultivariateNormal as MultivariateNormal
 from ._distributions import NegativeBinomial as NegativeBinomial
 from ._distributions import NegativeBinomial2 as NegativeBinomial2
@@ -45,6 +48,7 @@ from ._distributions import RelaxedBernoulli as RelaxedBernoulli
 from ._distributions import RelaxedOneHotCategorical as RelaxedOneHotCategorical
 from ._distributions import RelaxedOneHotCategoricalStraightThrough as RelaxedOneHotCategoricalStraightThrough
 from ._distributions import StudentT as StudentT
+from ._distributions import TransformedDistribution as TransformedDistribution
 from ._distributions import TruncatedNormal as TruncatedNormal
 from ._distributions import Uniform as Uniform
 from ._distributions import Weibull as Weibull

@@ -207,6 +207,53 @@ class Simplex(AbstractConstraint):
         return jnp.sum(log_rest + log_z + log_1mz, axis=-1)
 
 
+class Ordered(AbstractConstraint):
+    """Strictly increasing vectors along the last axis (Stan's `ordered`).
+
+    x_1 = u_1 and x_i = x_{i-1} + exp(u_i): log|J| = sum of u_2..u_K.
+    """
+
+    event_dim: ClassVar[int] = 1
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        return jnp.all(~jnp.isnan(x), axis=-1) & jnp.all(jnp.diff(x, axis=-1) > 0, axis=-1)
+
+    def from_unconstrained(self, u):
+        u = jnp.asarray(u)
+        return jnp.cumsum(jnp.concatenate([u[..., :1], jnp.exp(u[..., 1:])], axis=-1), axis=-1)
+
+    def to_unconstrained(self, x):
+        x = jnp.asarray(x)
+        return jnp.concatenate([x[..., :1], jnp.log(jnp.diff(x, axis=-1))], axis=-1)
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.sum(jnp.asarray(u)[..., 1:], axis=-1)
+
+
+class PositiveOrdered(AbstractConstraint):
+    """Strictly increasing positive vectors along the last axis (Stan's `positive_ordered`).
+
+    x_i = exp(u_1) + ... + exp(u_i): log|J| = sum of u.
+    """
+
+    event_dim: ClassVar[int] = 1
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        return (x[..., 0] > 0) & jnp.all(jnp.diff(x, axis=-1) > 0, axis=-1)
+
+    def from_unconstrained(self, u):
+        return jnp.cumsum(jnp.exp(u), axis=-1)
+
+    def to_unconstrained(self, x):
+        x = jnp.asarray(x)
+        return jnp.log(jnp.concatenate([x[..., :1], jnp.diff(x, axis=-1)], axis=-1))
+
+    def log_abs_det_jacobian(self, u):
+        return jnp.sum(jnp.asarray(u), axis=-1)
+
+
 class NonNegativeInteger(AbstractConstraint):
     """0, 1, 2, ..."""
 
@@ -257,6 +304,8 @@ real_vector = RealVector()
 positive = Positive()
 unit_interval = Interval(0.0, 1.0)
 simplex = Simplex()
+ordered = Ordered()
+positive_ordered = PositiveOrdered()
 nonnegative_integer = NonNegativeInteger()
 boolean = IntegerInterval(0, 1)
 one_hot = OneHot()

@@ -20,6 +20,8 @@ from ._heavy_tailed import StudentT as StudentT
 from ._location_scale import Gumbel as Gumbel
 from ._location_scale import Laplace as Laplace
 from ._location_scale import Logistic as Logistic
+from ._mixture import Mixture as Mixture
+from ._mixture import MixtureSameFamily as MixtureSameFamily
 from ._multivariate_normal import MultivariateNormal as MultivariateNormal
 from ._normal import HalfNormal as HalfNormal
 from ._normal import LogNormal as LogNormal
@@ -30,4 +32,5 @@ from ._power import Weibull as Weibull
 from ._relaxed import RelaxedBernoulli as RelaxedBernoulli
 from ._relaxed import RelaxedOneHotCategorical as RelaxedOneHotCategorical
 from ._relaxed import RelaxedOneHotCategoricalStraightThrough as RelaxedOneHotCategoricalStraightThrough
+from ._transformed import TransformedDistribution as TransformedDistribution
 from ._uniform import Uniform as Uniform
