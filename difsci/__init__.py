@@ -38,6 +38,7 @@ from ._distributions import LogNormal as LogNormal
 from ._distributions import Logistic as Logistic
 from ._distributions import Mixture as Mixture
 from ._distributions import MixtureSameFamily as MixtureSameFamily
+from ._distributions import Multinomial as Multinomial
 from ._distributions import MultivariateNormal as MultivariateNormal
 from ._distributions import NegativeBinomial as NegativeBinomial
 from ._distributions import NegativeBinomial2 as NegativeBinomial2
@@ -51,6 +52,7 @@ from ._distributions import StudentT as StudentT
 from ._distributions import TransformedDistribution as TransformedDistribution
 from ._distributions import TruncatedNormal as TruncatedNormal
 from ._distributions import Uniform as Uniform
+from ._distributions import VonMises as VonMises
 from ._distributions import Weibull as Weibull
 from ._handlers import RandomVariable as RandomVariable
 from ._handlers import condition as condition

@@ -288,6 +288,19 @@ class IntegerBetween(AbstractConstraint):
         return (x >= self.low) & (x <= self.high) & (jnp.floor(x) == x)
 
 
+class IntegerSimplex(AbstractConstraint):
+    """Non-negative integer vectors along the last axis summing to `total` (multinomial counts)."""
+
+    is_discrete: ClassVar[bool] = True
+    event_dim: ClassVar[int] = 1
+    total: int = eqx.field(static=True)
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        integral = jnp.all((x >= 0) & (jnp.floor(x) == x), axis=-1)
+        return integral & (jnp.sum(x, axis=-1) == self.total)
+
+
 class OneHot(AbstractConstraint):
     """One-hot vectors along the last axis."""
 

@@ -2,6 +2,7 @@ from ._base import AbstractDistribution as AbstractDistribution
 from ._counts import BetaBinomial as BetaBinomial
 from ._counts import Binomial as Binomial
 from ._counts import Geometric as Geometric
+from ._counts import Multinomial as Multinomial
 from ._counts import NegativeBinomial as NegativeBinomial
 from ._counts import NegativeBinomial2 as NegativeBinomial2
 from ._discrete import Bernoulli as Bernoulli
@@ -33,4 +34,5 @@ from ._relaxed import RelaxedBernoulli as RelaxedBernoulli
 from ._relaxed import RelaxedOneHotCategorical as RelaxedOneHotCategorical
 from ._relaxed import RelaxedOneHotCategoricalStraightThrough as RelaxedOneHotCategoricalStraightThrough
 from ._transformed import TransformedDistribution as TransformedDistribution
+from ._circular import VonMises as VonMises
 from ._uniform import Uniform as Uniform

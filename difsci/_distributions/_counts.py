@@ -1,17 +1,20 @@
-"""Count families beyond Poisson: Binomial, BetaBinomial, Geometric and the negative binomials.
+"""Count families beyond Poisson: Binomial, BetaBinomial, Geometric, the negative binomials, Multinomial.
 
 Draws are integer arrays; scoring accepts integer or float values and gives -inf (never NaN)
 to values off the support (negative, fractional, or above `total_count`).
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import gammaln, xlog1py, xlogy
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
 from .._checks import check
 from ._base import AbstractDistribution, as_value, exactly_one, positive, promote
+from ._discrete import normalised_logits
 
 
 def _probs_or_logits(family: str, probs, logits, *others):
@@ -289,3 +292,60 @@ class NegativeBinomial2(AbstractDistribution):
     @property
     def variance(self):
         return self.mean_ + self.mean_**2 / self.concentration
+
+
+class Multinomial(AbstractDistribution):
+    """Counts of `total_count` draws over K categories, `probs` (or softmax(`logits`)) on the last axis.
+
+    `total_count` is a Python integer (it fixes the size of a draw, so it must be known before
+    tracing); a value is a count vector summing to it.
+    """
+
+    logits: Float[Array, "*batch k"]
+    total_count: int = eqx.field(static=True)
+
+    def __init__(self, total_count: int, probs: Float[ArrayLike, "*batch k"] | None = None,
+                 logits: Float[ArrayLike, "*batch k"] | None = None):
+        if isinstance(total_count, bool) or not isinstance(total_count, (int, np.integer)) or total_count < 0:
+            raise ValueError(f"Multinomial: `total_count` must be a non-negative Python int, got {total_count!r}")
+        self.total_count = int(total_count)
+        self.logits = normalised_logits("Multinomial", probs, logits)
+
+    @property
+    def probs(self) -> Array:
+        return jnp.exp(self.logits)
+
+    @property
+    def batch_shape(self):
+        return self.logits.shape[:-1]
+
+    @property
+    def event_shape(self):
+        return self.logits.shape[-1:]
+
+    @property
+    def support(self):
+        return c.IntegerSimplex(self.total_count)
+
+    def sample(self, key, sample_shape=()):
+        shape = tuple(sample_shape) + self.batch_shape
+        k = self.logits.shape[-1]
+        picks = jax.random.categorical(key, self.logits, shape=(self.total_count,) + shape)
+        return jnp.sum(jax.nn.one_hot(picks, k, dtype=jnp.int32), axis=0)
+
+    def log_prob(self, value):
+        x = as_value(value, self.logits)
+        ok = self.support.check(x)
+        x = jnp.where(ok[..., None], x, 0.0)
+        terms = jnp.where(x > 0, x * jnp.where(x > 0, self.logits, 0.0), 0.0)
+        lp = gammaln(self.total_count + 1.0) - jnp.sum(gammaln(x + 1), -1) + jnp.sum(terms, -1)
+        return jnp.where(ok, lp, -jnp.inf)
+
+    @property
+    def mean(self):
+        return self.total_count * self.probs
+
+    @property
+    def variance(self):
+        p = self.probs
+        return self.total_count * p * (1 - p)

@@ -106,6 +106,7 @@ CASES = {
     "InverseGamma": (lambda: ds.InverseGamma(4.0, 2.5), st.invgamma(4.0, scale=2.5), [0.1, 0.8, 4.0]),
     "Chi2": (lambda: ds.Chi2(3.5), st.chi2(3.5), [0.2, 2.0, 9.0]),
     "HalfStudentT": (lambda: ds.HalfStudentT(5.0, 2.0), _HalfT(5.0, 2.0), [0.1, 1.5, 7.0]),
+    "VonMises": (lambda: ds.VonMises(0.0, 2.5), st.vonmises(2.5), [-3.0, 0.3, 2.0]),
     "MixtureSameFamily": (
         lambda: ds.MixtureSameFamily(ds.Categorical(probs=jnp.array([0.3, 0.7])),
                                      ds.Normal(jnp.array([-1.0, 2.0]), jnp.array([0.5, 1.0]))),
@@ -134,6 +135,11 @@ MULTIVARIATE = {
         lambda: ds.MultivariateNormal(jnp.array([1.0, -1.0]), jnp.array([[1.5, 0.0], [0.6, 0.8]])),
         st.multivariate_normal([1.0, -1.0], np.array([[1.5, 0.0], [0.6, 0.8]]) @ np.array([[1.5, 0.6], [0.0, 0.8]])),
         [[0.0, 0.0], [1.0, -1.0], [2.5, 1.0]],
+    ),
+    "Multinomial": (
+        lambda: ds.Multinomial(8, probs=jnp.array([0.2, 0.5, 0.3])),
+        st.multinomial(8, [0.2, 0.5, 0.3]),
+        [[0, 8, 0], [2, 3, 3], [8, 0, 0]],
     ),
     "Dirichlet": (
         lambda: ds.Dirichlet(jnp.array([2.0, 3.0, 1.5])),
@@ -202,7 +208,10 @@ def test_sample_moments(name, key):
     ref_mean = np.asarray(ref.mean() if callable(ref.mean) else ref.mean)
     np.testing.assert_allclose(mean, ref_mean, rtol=1e-9, atol=1e-12)
     if np.all(np.isfinite(var)):
-        ref_var = np.diag(ref.cov) if name == "MultivariateNormal" else np.asarray(ref.var())
+        if name in ("MultivariateNormal", "Multinomial"):
+            ref_var = np.diag(ref.cov() if callable(ref.cov) else ref.cov)
+        else:
+            ref_var = np.asarray(ref.var())
         np.testing.assert_allclose(var, ref_var, rtol=1e-9)
         # Monte Carlo error of the mean and variance: a generous 6 standard errors.
         np.testing.assert_allclose(draws.mean(0), mean, atol=6 * np.sqrt(var / n).max() + 1e-12)
@@ -390,6 +399,25 @@ def test_vector_bijections_round_trip_and_jacobian(support, key):
     assert not np.all(np.asarray(support.check(jnp.array([0.5, 0.2, 1.5, 2.0]))))  # unordered, and off (0, 1)
 
 
+def test_von_mises_location_and_wrapping(key):
+    d = ds.VonMises(3.0, 2.0)
+    x = jnp.array([-3.0, 0.1, 3.1])
+    np.testing.assert_allclose(d.log_prob(x), st.vonmises(2.0).logpdf(np.angle(np.exp(1j * (np.asarray(x) - 3.0)))),
+                               rtol=1e-10)
+    draws = np.asarray(d.sample(key, (50_000,)))
+    assert draws.min() >= -np.pi and draws.max() <= np.pi
+    np.testing.assert_allclose(np.angle(np.mean(np.exp(1j * draws))), 3.0, atol=0.02)
+    assert np.isneginf(d.log_prob(4.0))
+
+
+def test_multinomial_off_support_and_batches(key):
+    d = ds.Multinomial(5, logits=jnp.zeros((2, 3)))
+    assert d.batch_shape == (2,) and d.event_shape == (3,)
+    assert d.sample(key, (4,)).shape == (4, 2, 3)
+    off = jnp.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [-1.0, 3.0, 3.0], [1.5, 1.5, 2.0]])
+    assert np.all(np.isneginf(np.asarray(ds.Multinomial(5, probs=jnp.array([0.2, 0.5, 0.3])).log_prob(off))))
+
+
 def test_ordered_transformed_density(key):
     d = ds.TransformedDistribution(ds.Normal(jnp.zeros(3), 2.0), [ds.bijections.Ordered()])
     assert d.batch_shape == () and d.event_shape == (3,) and d.has_rsample
@@ -538,6 +566,9 @@ BAD = [
     (lambda: ds.TransformedDistribution(ds.Poisson(1.0), [ds.bijections.Exp()]), "base"),
     (lambda: ds.TransformedDistribution(ds.Normal(0.0, 1.0), [ds.bijections.Ordered()]), "bijections"),
     (lambda: ds.bijections.Affine(0.0, 0.0), "scale"),
+    (lambda: ds.VonMises(0.0, 0.0), "concentration"),
+    (lambda: ds.Multinomial(2.5, probs=jnp.array([0.5, 0.5])), "total_count"),
+    (lambda: ds.Multinomial(3, probs=jnp.array([0.5, 0.6])), "probs"),
     (lambda: ds.RelaxedBernoulli(0.0, probs=0.5), "temperature"),
     (lambda: ds.RelaxedOneHotCategorical(-1.0, logits=jnp.zeros(3)), "temperature"),
 ]
