@@ -33,6 +33,7 @@ from ._distributions import HalfCauchy as HalfCauchy
 from ._distributions import HalfNormal as HalfNormal
 from ._distributions import HalfStudentT as HalfStudentT
 from ._distributions import InverseGamma as InverseGamma
+from ._distributions import LKJCholesky as LKJCholesky
 from ._distributions import Laplace as Laplace
 from ._distributions import LogNormal as LogNormal
 from ._distributions import Logistic as Logistic

@@ -254,6 +254,70 @@ class PositiveOrdered(AbstractConstraint):
         return jnp.sum(jnp.asarray(u), axis=-1)
 
 
+def _log1m_tanh_sq(u):
+    # log(1 - tanh(u)^2), stable for large |u|.
+    return 2 * (jnp.log(2.0) - jnp.abs(u) - jax.nn.softplus(-2 * jnp.abs(u)))
+
+
+class CorrCholesky(AbstractConstraint):
+    """Lower Cholesky factors of correlation matrices (Stan's `cholesky_factor_corr`).
+
+    The d(d-1)/2 unconstrained coordinates are tanh-mapped to canonical partial correlations z,
+    and row i of L is z_ij times the length left after the earlier entries, its diagonal what
+    remains, so every row has unit norm.
+    """
+
+    event_dim: ClassVar[int] = 2
+
+    def check(self, x):
+        x = jnp.asarray(x)
+        tol = 1e-6 if jnp.result_type(x, float) == jnp.float32 else 1e-10
+        lower = jnp.all(jnp.triu(x, 1) == 0, axis=(-2, -1))
+        diag = jnp.all(jnp.diagonal(x, axis1=-2, axis2=-1) > 0, axis=-1)
+        unit = jnp.all(jnp.abs(jnp.sum(x**2, axis=-1) - 1) <= tol, axis=-1)
+        return lower & diag & unit
+
+    def unconstrained_shape(self, shape):
+        d = shape[-1]
+        return tuple(shape[:-2]) + (d * (d - 1) // 2,)
+
+    @staticmethod
+    def _dim(m):
+        d = int(round((1 + (1 + 8 * m) ** 0.5) / 2))
+        if d * (d - 1) // 2 != m:
+            raise ValueError(f"CorrCholesky: {m} unconstrained coordinates are not d(d-1)/2 for any d")
+        return d
+
+    def _parts(self, u):
+        u = jnp.asarray(u)
+        d = self._dim(u.shape[-1])
+        rows, cols = jnp.tril_indices(d, -1)
+        z = jnp.zeros(u.shape[:-1] + (d, d), u.dtype).at[..., rows, cols].set(jnp.tanh(u))
+        log1m = jnp.zeros_like(z).at[..., rows, cols].set(_log1m_tanh_sq(u))
+        # log of the squared length left in row i before entry j (exclusive cumulative sum).
+        left = jnp.cumsum(log1m, axis=-1) - log1m
+        return d, rows, cols, z, log1m, left
+
+    def from_unconstrained(self, u):
+        d, rows, cols, z, log1m, left = self._parts(u)
+        strict = z * jnp.exp(left / 2)
+        diag = jnp.exp(jnp.sum(log1m, axis=-1) / 2)
+        return strict + diag[..., None] * jnp.eye(d, dtype=z.dtype)
+
+    def to_unconstrained(self, x):
+        x = jnp.asarray(x)
+        d = x.shape[-1]
+        rows, cols = jnp.tril_indices(d, -1)
+        sq = jnp.tril(x, -1) ** 2
+        left = 1 - (jnp.cumsum(sq, axis=-1) - sq)
+        z = x[..., rows, cols] / jnp.sqrt(left[..., rows, cols])
+        return jnp.arctanh(z)
+
+    def log_abs_det_jacobian(self, u):
+        d, rows, cols, z, log1m, left = self._parts(u)
+        return jnp.sum(log1m[..., rows, cols] + left[..., rows, cols] / 2, axis=-1)
+
+
 class NonNegativeInteger(AbstractConstraint):
     """0, 1, 2, ..."""
 
@@ -319,6 +383,7 @@ unit_interval = Interval(0.0, 1.0)
 simplex = Simplex()
 ordered = Ordered()
 positive_ordered = PositiveOrdered()
+corr_cholesky = CorrCholesky()
 nonnegative_integer = NonNegativeInteger()
 boolean = IntegerInterval(0, 1)
 one_hot = OneHot()

@@ -18,6 +18,7 @@ from ._heavy_tailed import Cauchy as Cauchy
 from ._heavy_tailed import HalfCauchy as HalfCauchy
 from ._heavy_tailed import HalfStudentT as HalfStudentT
 from ._heavy_tailed import StudentT as StudentT
+from ._lkj import LKJCholesky as LKJCholesky
 from ._location_scale import Gumbel as Gumbel
 from ._location_scale import Laplace as Laplace
 from ._location_scale import Logistic as Logistic

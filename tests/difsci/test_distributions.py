@@ -418,6 +418,43 @@ def test_multinomial_off_support_and_batches(key):
     assert np.all(np.isneginf(np.asarray(ds.Multinomial(5, probs=jnp.array([0.2, 0.5, 0.3])).log_prob(off))))
 
 
+def test_corr_cholesky_bijection_round_trip_and_jacobian(key):
+    support = ds.constraints.corr_cholesky
+    assert support.unconstrained_shape((4, 4)) == (6,)
+    u = 1.5 * jax.random.normal(key, (4, 6))
+    x = support.from_unconstrained(u)
+    assert np.all(np.asarray(support.check(x)))
+    np.testing.assert_allclose(support.to_unconstrained(x), u, rtol=1e-6, atol=1e-8)
+    rows, cols = np.tril_indices(4, -1)
+    for ui in u:  # the Jacobian onto the free (strictly lower) entries
+        jac = jax.jacfwd(lambda v: support.from_unconstrained(v)[rows, cols])(ui)
+        np.testing.assert_allclose(support.log_abs_det_jacobian(ui), np.linalg.slogdet(np.asarray(jac))[1], rtol=1e-6)
+    assert not np.any(np.asarray(support.check(jnp.array([[1.0, 0.0], [0.5, 0.5]]))))
+
+
+def test_lkj_cholesky_density_and_draws(key):
+    # d = 2: the correlation r has (r + 1) / 2 ~ Beta(eta, eta).
+    r, eta = 0.3, 2.0
+    L2 = jnp.array([[1.0, 0.0], [r, math.sqrt(1 - r * r)]])
+    np.testing.assert_allclose(ds.LKJCholesky(2, eta).log_prob(L2), st.beta(eta, eta).logpdf((r + 1) / 2) - math.log(2),
+                               rtol=1e-12)
+    d = ds.LKJCholesky(3, 1.5)
+    assert d.event_shape == (3, 3) and d.batch_shape == ()
+    # Normalised: importance sampling through the bijection integrates the density to one.
+    support = d.support
+    u = jax.random.normal(key, (200_000, 3))
+    w = d.log_prob(support.from_unconstrained(u)) + support.log_abs_det_jacobian(u) - st.norm.logpdf(np.asarray(u)).sum(-1)
+    np.testing.assert_allclose(np.mean(np.exp(w)), 1.0, atol=0.02)
+    # Every off-diagonal correlation has (r + 1) / 2 ~ Beta(a, a), a = eta - 1 + d / 2: variance 1 / (2a + 1).
+    L = d.sample(key, (50_000,))
+    assert np.all(np.asarray(support.check(L)))
+    corr = np.asarray(L @ jnp.swapaxes(L, -1, -2))
+    np.testing.assert_allclose([corr[:, 0, 1].var(), corr[:, 1, 2].var()], 0.2, rtol=0.05)
+    np.testing.assert_allclose(corr[:, 0, 2].mean(), 0.0, atol=0.01)
+    assert np.isneginf(d.log_prob(jnp.eye(3) * 2))
+    assert ds.LKJCholesky(4, jnp.ones(2)).sample(key, (3,)).shape == (3, 2, 4, 4)
+
+
 def test_ordered_transformed_density(key):
     d = ds.TransformedDistribution(ds.Normal(jnp.zeros(3), 2.0), [ds.bijections.Ordered()])
     assert d.batch_shape == () and d.event_shape == (3,) and d.has_rsample
@@ -456,13 +493,15 @@ def test_mixture_same_family_of_vectors(key):
     assert batched.log_prob(jnp.zeros((5, 1))).shape == (5, 2)
 
 
-def test_nuts_on_an_ordered_latent():
+def test_nuts_on_ordered_and_lkj_latents():
     def model():
         ds.sample("c", ds.TransformedDistribution(ds.Normal(jnp.zeros(3), 2.0), [ds.bijections.Ordered()]))
+        ds.sample("L", ds.LKJCholesky(3, 2.0))
 
     result = ds.nuts(model, jax.random.key(2), num_warmup=100, num_samples=100, num_chains=2)
-    assert result.samples["c"].shape == (2, 100, 3)
+    assert result.samples["c"].shape == (2, 100, 3) and result.samples["L"].shape == (2, 100, 3, 3)
     assert np.all(np.diff(np.asarray(result.samples["c"]), axis=-1) > 0)
+    assert np.all(np.asarray(ds.constraints.corr_cholesky.check(result.samples["L"])))
 
 
 # --- Gumbel-softmax relaxations -------------------------------------------------------
@@ -567,6 +606,8 @@ BAD = [
     (lambda: ds.TransformedDistribution(ds.Normal(0.0, 1.0), [ds.bijections.Ordered()]), "bijections"),
     (lambda: ds.bijections.Affine(0.0, 0.0), "scale"),
     (lambda: ds.VonMises(0.0, 0.0), "concentration"),
+    (lambda: ds.LKJCholesky(1, 1.0), "dimension"),
+    (lambda: ds.LKJCholesky(3, -1.0), "concentration"),
     (lambda: ds.Multinomial(2.5, probs=jnp.array([0.5, 0.5])), "total_count"),
     (lambda: ds.Multinomial(3, probs=jnp.array([0.5, 0.6])), "probs"),
     (lambda: ds.RelaxedBernoulli(0.0, probs=0.5), "temperature"),
