@@ -60,6 +60,7 @@ from ._handlers import condition as condition
 from ._handlers import deterministic as deterministic
 from ._handlers import factor as factor
 from ._handlers import log_joint as log_joint
+from ._handlers import plate as plate
 from ._handlers import sample as sample
 from ._handlers import seed as seed
 from ._handlers import substitute as substitute

@@ -49,7 +49,7 @@ class RandomVariable(eqx.Module):
 
 
 class _Message:
-    __slots__ = ("name", "dist", "value", "observed", "sample_shape", "key", "log_prob", "deterministic")
+    __slots__ = ("name", "dist", "value", "observed", "sample_shape", "key", "log_prob", "deterministic", "scale")
 
     def __init__(self, name, dist, value, observed, sample_shape, deterministic=False):
         self.name = name
@@ -60,10 +60,11 @@ class _Message:
         self.key = None
         self.log_prob = None
         self.deterministic = deterministic
+        self.scale = 1.0
 
     def score(self) -> Array:
         if self.log_prob is None:
-            self.log_prob = jnp.sum(self.dist.log_prob(self.value))
+            self.log_prob = jnp.sum(self.dist.log_prob(self.value)) * self.scale
         return self.log_prob
 
 
@@ -249,6 +250,61 @@ def deterministic(name: str, value: ArrayLike) -> Array:
     for handler in reversed(stack):
         handler.postprocess(msg)
     return msg.value
+
+
+class _Plate(_Handler):
+    """Scales the log-density of every site made inside it by size / subsample_size."""
+
+    def __init__(self, name: str, size: int, subsample_size: int | None, key: KeyArray | None):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"ds.plate({name!r}): `size` must be a Python int >= 1, got {size!r}")
+        if subsample_size is None:
+            subsample_size = size
+        if isinstance(subsample_size, bool) or not isinstance(subsample_size, int) or not 1 <= subsample_size <= size:
+            raise ValueError(
+                f"ds.plate({name!r}): `subsample_size` must be a Python int in [1, size={size}], got {subsample_size!r}"
+            )
+        self.name, self.size, self.subsample_size, self.key = name, size, subsample_size, key
+        self.indices = None
+
+    def _draw_indices(self) -> Array:
+        if self.subsample_size == self.size:
+            return jnp.arange(self.size)
+        key = self.key
+        if key is None:
+            seeds = [h for h in _state.stack if isinstance(h, _Seed)]
+            if not seeds:
+                raise ValueError(
+                    f"ds.plate({self.name!r}): subsampling needs randomness: pass `key=` or run the model "
+                    "under ds.seed / ds.trace with a key"
+                )
+            seeds[-1].key, key = jax.random.split(seeds[-1].key)
+        return jax.random.choice(key, self.size, (self.subsample_size,), replace=False)
+
+    def process(self, msg):
+        msg.scale = msg.scale * (self.size / self.subsample_size)
+
+    def __enter__(self):
+        self.indices = self._draw_indices()
+        super().__enter__()
+        return self.indices
+
+
+def plate(name: str, size: int, subsample_size: int | None = None, *, key: KeyArray | None = None) -> _Plate:
+    """A context over `size` conditionally independent data, optionally minibatched.
+
+    `with ds.plate("data", N, subsample_size=B) as idx:` gives `B` indices drawn without
+    replacement (from `key`, or from the enclosing `ds.seed`/`ds.trace` key) and scales the
+    log-density of every site made inside by N / B, so the minibatch log-likelihood is an
+    unbiased estimate of the full one (stochastic-gradient VI on large data). Without
+    `subsample_size`, `idx` is `arange(N)` and nothing is scaled.
+
+    ```python
+    with ds.plate("data", len(y), subsample_size=100, key=k) as idx:
+        ds.sample("y", ds.Normal(mu, 1.0), obs=y[idx])
+    ```
+    """
+    return _Plate(name, size, subsample_size, key)
 
 
 def _is_dist(x) -> bool:

@@ -75,3 +75,34 @@ def test_predictive_recomputes_deterministic(key):
     draws = {"x": jnp.array([0.5, -1.0, 2.0])}
     out = ds.predictive(tilted, draws, key, 1.0)
     np.testing.assert_allclose(out["x_squared"], draws["x"] ** 2)
+
+
+Y = jnp.linspace(-2.0, 3.0, 12)
+
+
+def minibatched(key=None, subsample_size=4):
+    mu = ds.sample("mu", ds.Normal(0.0, 1.0))
+    with ds.plate("data", Y.shape[0], subsample_size=subsample_size, key=key) as idx:
+        ds.sample("y", ds.Normal(mu, 1.5), obs=Y[idx])
+
+
+def test_plate_subsampled_log_likelihood_is_unbiased():
+    full = float(ds.log_joint(minibatched)({"mu": 0.4}, subsample_size=12))
+    np.testing.assert_allclose(full, st.norm(0, 1).logpdf(0.4) + st.norm(0.4, 1.5).logpdf(np.asarray(Y)).sum(), rtol=1e-12)
+    estimates = jax.vmap(lambda k: ds.log_joint(minibatched)({"mu": 0.4}, k))(jax.random.split(jax.random.key(0), 4000))
+    estimates = np.asarray(estimates)
+    assert np.std(estimates) > 0  # the minibatches differ
+    np.testing.assert_allclose(estimates.mean(), full, atol=4 * estimates.std() / np.sqrt(4000))
+
+
+def test_plate_indices_and_errors(key):
+    with ds.plate("p", 5) as idx:
+        np.testing.assert_array_equal(idx, np.arange(5))
+    rvs = ds.trace(minibatched, key)()  # the subsample key comes from the trace's key
+    assert rvs["y"].value.shape == (4,)
+    np.testing.assert_allclose(rvs["y"].log_prob, 3 * np.sum(st.norm(rvs["mu"].value, 1.5).logpdf(rvs["y"].value)),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="subsample_size"):
+        ds.plate("p", 5, subsample_size=6)
+    with pytest.raises(ValueError, match="key"):
+        ds.log_joint(minibatched)({"mu": 0.0})
