@@ -55,8 +55,7 @@ class LKJCholesky(AbstractDistribution):
         k_y, k_u = jax.random.split(key)
         y = jax.random.beta(k_y, i / 2, jnp.broadcast_to(beta, shape + (d - 1,)), shape + (d - 1,), beta.dtype)
         normal = jax.random.normal(k_u, shape + (d - 1, d), beta.dtype)
-        normal = jnp.tril(normal[..., :, :])  # row i - 1 of `normal` feeds row i of L: its first i entries
-        mask = jnp.arange(d) < jnp.arange(1, d)[:, None]
+        mask = jnp.arange(d) < jnp.arange(1, d)[:, None]  # row i of L draws a direction in its first i entries
         normal = jnp.where(mask, normal, 0.0)
         direction = normal / jnp.linalg.norm(normal, axis=-1, keepdims=True)
         rows = jnp.sqrt(y)[..., None] * direction + jnp.sqrt(1 - y)[..., None] * jnp.eye(d, dtype=beta.dtype)[1:]
