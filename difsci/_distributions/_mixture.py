@@ -15,6 +15,17 @@ from ._base import AbstractDistribution
 from ._discrete import Categorical
 
 
+def _lift(x, n_sample, ndim):
+    """Insert unit axes after the `n_sample` sample axes so `x` has `n_sample + ndim` axes.
+
+    Draws of a distribution with fewer batch axes then broadcast against the mixture's batch
+    instead of aligning their sample axes with its batch axes.
+    """
+    x = jnp.asarray(x)
+    extra = n_sample + ndim - x.ndim
+    return x.reshape(x.shape[:n_sample] + (1,) * extra + x.shape[n_sample:])
+
+
 def _select(draws, index, axis):
     """draws[..., index, ...] along `axis`, `index` shaped like draws without that axis."""
     return jnp.take_along_axis(draws, jnp.expand_dims(index, axis), axis=axis).squeeze(axis)
@@ -70,10 +81,11 @@ class MixtureSameFamily(AbstractDistribution):
 
     def sample(self, key, sample_shape=()):
         k_mix, k_comp = jax.random.split(key)
-        draws = self.component.sample(k_comp, sample_shape)
+        n = len(sample_shape)
         shape = tuple(sample_shape) + self.batch_shape
+        draws = _lift(self.component.sample(k_comp, sample_shape), n, len(self.batch_shape) + 1 + len(self.event_shape))
         draws = jnp.broadcast_to(draws, shape + self.component.batch_shape[-1:] + self.event_shape)
-        index = jnp.broadcast_to(self.mixing.sample(k_mix, sample_shape), shape)
+        index = jnp.broadcast_to(_lift(self.mixing.sample(k_mix, sample_shape), n, len(self.batch_shape)), shape)
         for _ in self.event_shape:
             index = index[..., None]
         index = jnp.broadcast_to(index, shape + self.event_shape)
@@ -143,11 +155,13 @@ class Mixture(AbstractDistribution):
 
     def sample(self, key, sample_shape=()):
         k_mix, *k_comps = jax.random.split(key, len(self.components) + 1)
-        shape = self._shape(sample_shape)
-        draws = [d.sample(k, sample_shape) for d, k in zip(self.components, k_comps)]
+        shape, n = self._shape(sample_shape), len(sample_shape)
+        ndim = len(self.batch_shape) + len(self.event_shape)
+        draws = [_lift(d.sample(k, sample_shape), n, ndim) for d, k in zip(self.components, k_comps)]
         dtype = jnp.result_type(*draws)
         draws = jnp.stack([jnp.broadcast_to(x, shape).astype(dtype) for x in draws], axis=-1 - len(self.event_shape))
-        index = jnp.broadcast_to(self.mixing.sample(k_mix, sample_shape), tuple(sample_shape) + self.batch_shape)
+        index = jnp.broadcast_to(_lift(self.mixing.sample(k_mix, sample_shape), n, len(self.batch_shape)),
+                                 tuple(sample_shape) + self.batch_shape)
         for _ in self.event_shape:
             index = index[..., None]
         return _select(draws, jnp.broadcast_to(index, shape), -1 - len(self.event_shape))

@@ -249,6 +249,38 @@ def test_batch_shapes_broadcast(key):
     assert cat.batch_shape == (4,) and cat.sample(key).shape == (4,)
 
 
+BATCHED = {
+    "Binomial": lambda: ds.Binomial(jnp.array([3.0, 5.0]), probs=jnp.full((4, 1), 0.3)),
+    "BetaBinomial": lambda: ds.BetaBinomial(jnp.ones((4, 1)), jnp.array([1.0, 2.0]), 6),
+    "Geometric": lambda: ds.Geometric(logits=jnp.zeros((4, 2))),
+    "NegativeBinomial": lambda: ds.NegativeBinomial(jnp.ones((4, 1)), logits=jnp.array([0.0, 1.0])),
+    "NegativeBinomial2": lambda: ds.NegativeBinomial2(jnp.array([1.0, 3.0]), jnp.ones((4, 1))),
+    "Laplace": lambda: ds.Laplace(jnp.zeros((4, 1)), jnp.ones(2)),
+    "Logistic": lambda: ds.Logistic(jnp.zeros((4, 1)), jnp.ones(2)),
+    "Gumbel": lambda: ds.Gumbel(jnp.zeros((4, 1)), jnp.ones(2)),
+    "Weibull": lambda: ds.Weibull(jnp.ones((4, 1)), jnp.array([1.0, 2.0])),
+    "Pareto": lambda: ds.Pareto(jnp.ones((4, 1)), jnp.array([1.0, 2.0])),
+    "InverseGamma": lambda: ds.InverseGamma(jnp.ones((4, 1)), jnp.array([1.0, 2.0])),
+    "Chi2": lambda: ds.Chi2(jnp.ones((4, 2))),
+    "HalfStudentT": lambda: ds.HalfStudentT(jnp.ones((4, 1)), jnp.array([1.0, 2.0])),
+    "VonMises": lambda: ds.VonMises(jnp.zeros((4, 1)), jnp.array([1.0, 2.0])),
+    "Mixture": lambda: ds.Mixture(ds.Categorical(logits=jnp.zeros(2)), [ds.Normal(jnp.zeros((4, 1)), 1.0), ds.Laplace(jnp.zeros(2))]),
+    "MixtureSameFamily": lambda: ds.MixtureSameFamily(ds.Categorical(logits=jnp.zeros(3)),
+                                                      ds.Normal(jnp.zeros((4, 1, 3)), jnp.ones((2, 3)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCHED))
+def test_new_families_broadcast_and_jit(name, key):
+    d = BATCHED[name]()
+    assert d.batch_shape == (4, 2)
+    draws = d.sample(key, (3,))
+    assert draws.shape == (3, 4, 2)
+    lp = jax.jit(lambda dist, x: dist.log_prob(x))(d, draws)
+    assert lp.shape == (3, 4, 2) and np.all(np.isfinite(np.asarray(lp)))
+    assert d.log_prob(draws[0, 0, 0]).shape == (4, 2)
+
+
 def test_same_key_same_draws(key):
     d = ds.Gamma(2.0, 3.0)
     np.testing.assert_array_equal(d.sample(key, (10,)), d.sample(key, (10,)))
