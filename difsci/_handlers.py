@@ -382,7 +382,15 @@ class _LogJoint(_Handler):
                     f"log_joint: site {msg.name!r} is observed, so its value comes from the data; "
                     "remove it from `values`"
                 )
-            msg.value = jnp.asarray(self.values[msg.name])
+            value = jnp.asarray(self.values[msg.name])
+            site_shape = tuple(msg.sample_shape) + tuple(msg.dist.batch_shape) + tuple(msg.dist.event_shape)
+            if value.shape != site_shape:
+                # A broadcasting value would be scored as several draws summed: a plausible wrong number.
+                raise ValueError(
+                    f"log_joint: the value for site {msg.name!r} has shape {value.shape}, but the site has "
+                    f"shape {site_shape} (sample_shape + batch_shape + event_shape); pass one value of that shape"
+                )
+            msg.value = value
             self.used.add(msg.name)
         elif not msg.observed:
             raise ValueError(

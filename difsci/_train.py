@@ -156,6 +156,11 @@ def train(
         best, stale = meta["best"], meta["stale"]
         if meta.get("stopped_early"):
             num_steps = int(state.step)
+        elif int(state.step) > num_steps:
+            raise ValueError(
+                f"train: the checkpoint {path} holds {int(state.step)} steps, more than `num_steps`={num_steps}; "
+                "pass num_steps >= the checkpoint's steps, another `checkpoint_path`, or resume=False"
+            )
 
     def checkpoint(stopped_early=False):
         if path is not None:

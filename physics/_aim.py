@@ -5,6 +5,8 @@ sigmoid, and the miss (distance - target) is driven to zero by Levenberg-Marquar
 (optimistix), with Jacobians by reverse mode through the simulator. It vmaps over targets.
 """
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -70,12 +72,14 @@ def aim(
     if counterweight_mass is not None and release_angle is not None:
         raise ValueError("aim: nothing to adjust; leave `counterweight_mass` or `release_angle` as None")
     for name, (lo, hi) in [("mass_bounds", mass_bounds), ("angle_bounds", angle_bounds)]:
-        if not lo < hi:
-            raise ValueError(f"aim: `{name}` must be (low, high) with low < high, got {(lo, hi)}")
-    if not -jnp.pi / 2 < angle_bounds[0] and angle_bounds[1] < jnp.pi / 2 and mass_bounds[0] > 0:
-        raise ValueError("aim: angle bounds must lie in (-pi/2, pi/2) and mass bounds be positive")
-    if tolerance <= 0:
-        raise ValueError(f"aim: `tolerance` must be > 0 (m), got {tolerance}")
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"aim: `{name}` must be finite (low, high) with low < high, got {(lo, hi)}")
+    if not -math.pi / 2 < angle_bounds[0] < angle_bounds[1] < math.pi / 2:
+        raise ValueError(f"aim: `angle_bounds` (rad) must lie in (-pi/2, pi/2), got {tuple(angle_bounds)}")
+    if not mass_bounds[0] > 0:
+        raise ValueError(f"aim: `mass_bounds` (kg) must be positive, got {tuple(mass_bounds)}")
+    if not (math.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"aim: `tolerance` (m) must be > 0 and finite, got {tolerance}")
     target = ds.check(jnp.asarray(target, float), jnp.isfinite(target) & (jnp.asarray(target) > 0), "aim: `target` (m) must be > 0 and finite")
     wind = jnp.asarray(wind, float)
 

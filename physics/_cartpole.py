@@ -28,11 +28,14 @@ class CartPole(eqx.Module):
     settings: SolverSettings
 
     def __init__(self, cart_mass=1.0, pole_mass=0.1, half_length=0.5, gravity=9.80665, max_force=10.0, settings=SolverSettings()):
-        for name, value in [("cart_mass", cart_mass), ("pole_mass", pole_mass), ("half_length", half_length), ("gravity", gravity), ("max_force", max_force)]:
-            ds.check(jnp.asarray(value, float), jnp.asarray(value) > 0, f"CartPole: `{name}` must be > 0")
-        self.cart_mass, self.pole_mass = jnp.asarray(cart_mass, float), jnp.asarray(pole_mass, float)
-        self.half_length, self.gravity = jnp.asarray(half_length, float), jnp.asarray(gravity, float)
-        self.max_force = jnp.asarray(max_force, float)
+        def positive(name, value):
+            value = jnp.asarray(value, float)
+            return ds.check(value, jnp.isfinite(value) & (value > 0), f"CartPole: `{name}` must be > 0 and finite")
+
+        # The checked values are the fields: a check whose result is dropped vanishes under jit.
+        self.cart_mass, self.pole_mass = positive("cart_mass", cart_mass), positive("pole_mass", pole_mass)
+        self.half_length, self.gravity = positive("half_length", half_length), positive("gravity", gravity)
+        self.max_force = positive("max_force", max_force)
         self.settings = settings
 
     def accelerations(self, state: Float[Array, "4"], force: Float[Array, ""]) -> tuple[Array, Array]:

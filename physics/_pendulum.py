@@ -35,8 +35,8 @@ class Pendulum(eqx.Module):
         self.mass = ds.check(jnp.asarray(mass, float), jnp.asarray(mass) > 0, "Pendulum: `mass` (kg) must be > 0")
         self.damping = ds.check(jnp.asarray(damping, float), jnp.asarray(damping) >= 0, "Pendulum: `damping` (N m s) must be >= 0")
         self.gravity = ds.check(jnp.asarray(gravity, float), jnp.asarray(gravity) > 0, "Pendulum: `gravity` must be > 0")
-        self.drive_amplitude = jnp.asarray(drive_amplitude, float)
-        self.drive_frequency = jnp.asarray(drive_frequency, float)
+        self.drive_amplitude = ds.check(jnp.asarray(drive_amplitude, float), jnp.isfinite(drive_amplitude), "Pendulum: `drive_amplitude` must be finite")
+        self.drive_frequency = ds.check(jnp.asarray(drive_frequency, float), jnp.isfinite(drive_frequency), "Pendulum: `drive_frequency` must be finite")
         self.settings = settings
 
     def _field(self, t, y, control):

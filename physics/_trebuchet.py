@@ -385,9 +385,7 @@ class Trebuchet(eqx.Module):
         so that e.g. a sampler can reject it.
         """
         distance, failure = self._landing(counterweight_mass, release_angle, wind)
-        if throw:
-            return raise_on_failure(distance, failure, FAILURES)
-        return jnp.where(failure == 0, distance, jnp.nan)
+        return distance * _failure_scale(failure, throw)
 
     def _landing(self, counterweight_mass, release_angle, wind) -> tuple[Array, Array]:
         """(distance m, failure code) of a shot.
@@ -465,11 +463,9 @@ class Trebuchet(eqx.Module):
         flight_times = t_release + (t_land - t_release) * frac
         path = evaluate(sols[2], flight_times)[:, :4]
         v = self.projectile_velocity(self._state(phases.y_end[1]))
-        distance = phases.y_end[2, 0]
-        if throw:
-            distance = raise_on_failure(distance, failure, FAILURES)
+        distance = phases.y_end[2, 0] * _failure_scale(failure, throw)
         return Shot(
-            distance=jnp.where(failure == 0, distance, jnp.nan),
+            distance=distance,
             lift_off_time=t_lift,
             release_time=t_release,
             landing_time=t_land,
@@ -482,6 +478,20 @@ class Trebuchet(eqx.Module):
             ok=failure == 0,
             failure=failure,
         )
+
+
+def _failure_scale(failure, throw: bool) -> Array:
+    """1 for a shot that succeeded, NaN (or, with `throw`, an error) for one that failed.
+
+    A shot's distance is multiplied by it rather than replaced with `jnp.where`: a `where`
+    would give a failed shot a zero (finite) derivative, and an error attached to the distance
+    itself is dropped under `jax.grad`, which never uses the primal distance. The scale is a
+    residual of the product's derivative, so its error is kept and its NaN reaches the gradient.
+    """
+    scale = jnp.where(failure == 0, 1.0, jnp.nan).astype(jnp.result_type(float))
+    if throw:
+        scale = raise_on_failure(scale, failure, FAILURES)
+    return scale
 
 
 def pounds(mass_lb: ArrayLike) -> Array:

@@ -50,6 +50,17 @@ class Camera(eqx.Module):
                 raise ValueError("Camera: `target` must differ from `eye` (it sets the viewing direction)")
             if not np.any(np.cross(forward, np.asarray(self.up))):
                 raise ValueError("Camera: `up` must not be parallel to `target - eye`; e.g. use (0, 1, 0) or (0, 0, 1)")
+        else:
+            # Traced: the same checks at run time (an eye on its target renders a black image).
+            forward = self.target - self.eye
+            self.target = ds.check(
+                self.target, jnp.any(forward != 0, axis=-1),
+                "Camera: `target` must differ from `eye` (it sets the viewing direction)",
+            )
+            self.up = ds.check(
+                self.up, jnp.any(jnp.cross(forward, self.up) != 0, axis=-1),
+                "Camera: `up` must not be parallel to `target - eye`; e.g. use (0, 1, 0) or (0, 0, 1)",
+            )
 
     def basis(self) -> tuple[Vec3, Vec3, Vec3]:
         """Unit vectors `(right, up, forward)` of the camera, each shape `(3,)`."""

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import difsci as ds
 
 from ._base import AbstractLight, LightSamples
+from ._types import check_emission
 from ._types import ArrayLike, RGB, Vec3, as_rgb, as_vec3
 from ._vector import Vecs, expand, normalize
 
@@ -23,7 +24,7 @@ class DirectionalLight(AbstractLight):
             direction, jnp.sum(direction * direction, axis=-1) > 0,
             "DirectionalLight: `direction` must be a non-zero vector (the way the light travels), e.g. (0, -1, 0)",
         )
-        self.irradiance = ds.check_nonnegative(
+        self.irradiance = check_emission(
             "DirectionalLight irradiance", as_rgb("DirectionalLight", "irradiance", irradiance)
         )
 

@@ -56,6 +56,11 @@ def load_png(path: str | os.PathLike, *, exposure: float = 0.0, dtype=None) -> I
     from PIL import Image as PILImage
 
     with PILImage.open(path) as im:
-        pixels = np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
+        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+            # 16-bit greyscale: `convert("RGB")` would clip every value above 255 to white.
+            grey = np.asarray(im, dtype=np.float64) / 65535.0
+            pixels = np.repeat(grey[..., None], 3, axis=-1)
+        else:
+            pixels = np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
     linear = np.asarray(srgb_to_linear(pixels)) / 2.0**exposure
     return jnp.asarray(linear, dtype=dtype if dtype is not None else jnp.result_type(float))

@@ -21,8 +21,8 @@ class Plane(AbstractGeometry):
         self.point = ds.check_finite("Plane point", as_vec3("Plane", "point", point))
         normal = as_vec3("Plane", "normal", normal)
         self.normal = ds.check(
-            normal, jnp.sum(normal * normal, axis=-1) > 0,
-            "Plane: `normal` must be a non-zero vector (its length must be > 0); e.g. (0, 1, 0) for a floor",
+            normal, (jnp.sum(normal * normal, axis=-1) > 0) & jnp.all(jnp.isfinite(normal), axis=-1),
+            "Plane: `normal` must be a non-zero vector with finite components; e.g. (0, 1, 0) for a floor",
         )
         self.material = material
 

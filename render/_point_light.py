@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import difsci as ds
 
 from ._base import AbstractLight, LightSamples
+from ._types import check_emission
 from ._types import ArrayLike, RGB, Vec3, as_rgb, as_vec3
 from ._vector import Vecs, dot, expand, safe_rsqrt
 
@@ -23,7 +24,7 @@ class PointLight(AbstractLight):
 
     def __init__(self, position: ArrayLike, intensity: ArrayLike):
         self.position = ds.check_finite("PointLight position", as_vec3("PointLight", "position", position))
-        self.intensity = ds.check_nonnegative("PointLight intensity", as_rgb("PointLight", "intensity", intensity))
+        self.intensity = check_emission("PointLight intensity", as_rgb("PointLight", "intensity", intensity))
 
     def _flat(self) -> tuple[Vecs, Vecs]:
         shape = jnp.broadcast_shapes(self.position.shape, self.intensity.shape)

@@ -22,9 +22,10 @@ class Sphere(AbstractGeometry):
 
     def __init__(self, center: ArrayLike, radius: ArrayLike, material: AbstractMaterial):
         self.center = ds.check_finite("Sphere center", as_vec3("Sphere", "center", center))
+        radius = as_float(radius)
         self.radius = ds.check(
-            as_float(radius), jnp.asarray(radius) > 0,
-            "Sphere: `radius` must be > 0 metres (a positive number); pass the absolute value",
+            radius, jnp.isfinite(radius) & (radius > 0),
+            "Sphere: `radius` must be > 0 and finite (metres); pass the absolute value, or a Plane for a flat surface",
         )
         self.material = material
 

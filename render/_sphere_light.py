@@ -8,6 +8,7 @@ import difsci as ds
 
 from ._base import AbstractLight, AbstractMaterial, LightSamples, Surface
 from ._sphere import Sphere
+from ._types import check_emission
 from ._types import Array, ArrayLike, Float, RGB, Vec3, as_float, as_rgb, as_vec3
 from ._vector import Vecs, dot, expand, safe_rsqrt, safe_sqrt
 
@@ -46,7 +47,7 @@ class SphereLight(AbstractLight):
             as_float(radius), jnp.asarray(radius) > 0,
             "SphereLight: `radius` must be > 0 metres; use a PointLight for a light of no size",
         )
-        self.radiance = ds.check_nonnegative("SphereLight radiance", as_rgb("SphereLight", "radiance", radiance))
+        self.radiance = check_emission("SphereLight radiance", as_rgb("SphereLight", "radiance", radiance))
 
     def _flat(self) -> tuple[Vecs, Array, Vecs]:
         shape = jnp.broadcast_shapes(self.center.shape[:-1], self.radius.shape, self.radiance.shape[:-1])

@@ -3,6 +3,8 @@
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
+import difsci as ds
+
 #: A point or direction in world space, metres.
 Vec3 = Float[Array, "*batch 3"]
 #: A linear RGB triple (radiance, intensity, albedo, ...).
@@ -44,3 +46,9 @@ def is_concrete(*xs) -> bool:
     import jax
 
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(xs))
+
+
+def check_emission(name: str, x: ArrayLike) -> Array:
+    """A light's power: >= 0 and finite (an infinite one turns every lit pixel into NaN)."""
+    x = jnp.asarray(x)
+    return ds.check(x, jnp.isfinite(x) & (x >= 0), f"`{name}` must be >= 0 and finite")

@@ -187,3 +187,12 @@ def test_observed_shape_mismatch():
 
     with pytest.raises(ValueError, match="does not match"):
         ds.trace(model)()
+
+
+def test_log_joint_value_of_the_wrong_shape_is_an_error():
+    def model():
+        ds.sample("z", ds.Normal(jnp.zeros(3), 1.0))
+
+    assert np.isfinite(float(ds.log_joint(model)({"z": jnp.zeros(3)})))
+    with pytest.raises(ValueError, match=r"'z' has shape \(2, 3\), but the site has shape \(3,\)"):
+        ds.log_joint(model)({"z": jnp.zeros((2, 3))})

@@ -134,6 +134,15 @@ def test_corrupt_and_mismatched_checkpoints_are_errors(tmp_path, key):
         ds.load_checkpoint(path, Linear(jnp.zeros(3)))
 
 
+def test_resuming_a_checkpoint_past_num_steps_is_an_error(tmp_path, key):
+    path = tmp_path / "c.ckpt"
+    ds.train(Linear(jnp.zeros(3)), quadratic, optax.sgd(0.1), key, num_steps=10, checkpoint_path=path, progress_bar=False)
+    with pytest.raises(ValueError, match="holds 10 steps, more than `num_steps`=5"):
+        ds.train(Linear(jnp.zeros(3)), quadratic, optax.sgd(0.1), key, num_steps=5, checkpoint_path=path, progress_bar=False)
+    result = ds.train(Linear(jnp.zeros(3)), quadratic, optax.sgd(0.1), key, num_steps=10, checkpoint_path=path, progress_bar=False)
+    assert result.step == 10
+
+
 def test_save_is_atomic_and_leaves_no_temporaries(tmp_path):
     tree = {"a": jnp.arange(3.0), "b": jnp.asarray(2, jnp.int32)}
     ds.save_checkpoint(tmp_path / "t.ckpt", tree, {"note": "x"})

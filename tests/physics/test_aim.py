@@ -35,6 +35,11 @@ def test_aims_many_targets_at_once_and_reports_unreachable_ones():
         (dict(target=75.0, mass_bounds=(100.0, 50.0)), "mass_bounds"),
         (dict(target=75.0, tolerance=0.0), "tolerance"),
         (dict(target=-5.0), "target"),
+        (dict(target=75.0, angle_bounds=(0.1, 2.0)), r"angle_bounds.*\(-pi/2, pi/2\)"),
+        (dict(target=75.0, angle_bounds=(-2.0, 1.0)), r"angle_bounds.*\(-pi/2, pi/2\)"),
+        (dict(target=75.0, mass_bounds=(-10.0, 100.0)), "mass_bounds.*positive"),
+        (dict(target=75.0, mass_bounds=(10.0, float("inf"))), "mass_bounds.*finite"),
+        (dict(target=75.0, tolerance=float("nan")), "tolerance.*> 0 and finite"),
     ],
 )
 def test_bad_arguments(kwargs, words):

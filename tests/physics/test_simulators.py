@@ -78,3 +78,19 @@ def test_cartpole_conserves_energy_and_momentum_changes_by_the_force():
     np.testing.assert_allclose(clipped, capped, rtol=1e-10)
     with pytest.raises(ValueError, match="pole_mass"):
         physics.CartPole(pole_mass=-1.0)
+
+
+@pytest.mark.parametrize(
+    "make, size, words",
+    [
+        (lambda v: physics.CartPole(cart_mass=v), 4, "cart_mass"),
+        (lambda v: physics.CartPole(half_length=v), 4, "half_length"),
+        (lambda v: physics.Pendulum(drive_amplitude=v * jnp.inf), 2, "drive_amplitude"),
+    ],
+)
+def test_bad_constants_are_errors_eagerly_and_under_jit(make, size, words):
+    with pytest.raises(ValueError, match=words):
+        make(-1.0)
+    rollout = eqx.filter_jit(lambda v: make(v).rollout(jnp.zeros(size), jnp.linspace(0.0, 0.1, 3)))
+    with pytest.raises(Exception, match=words):
+        jax.block_until_ready(rollout(-1.0))

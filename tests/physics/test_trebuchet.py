@@ -199,3 +199,17 @@ def test_bad_constants(field, value):
         physics.Trebuchet(long_arm=1.0)  # shorter than the pivot height
     with pytest.raises(ValueError, match="mode"):
         physics.SolverSettings(mode="sideways")
+
+
+def test_failed_shot_never_has_a_finite_gradient():
+    # A counterweight of 1 lb cannot lift the arm; the constants are traced as well.
+    t = physics.Trebuchet()
+    m, r = physics.pounds(1.0), physics.degrees(45.0)
+    with pytest.raises(Exception, match="too light"):
+        jax.block_until_ready(eqx.filter_jit(jax.grad(lambda w, t, m, r: t.shoot(m, r, w)))(0.0, t, m, r))
+    grad = eqx.filter_jit(jax.grad(lambda w, t, m, r: t.shoot(m, r, w, throw=False)))(0.0, t, m, r)
+    assert np.isnan(float(grad))
+    grads = eqx.filter_jit(eqx.filter_grad(lambda t: t.shoot(m, r, 0.0, throw=False)))(t)
+    assert np.isnan(float(grads.sling_length))
+    # A successful shot keeps its finite gradient.
+    assert np.isfinite(float(jax.grad(lambda w: t.shoot(physics.pounds(200.0), r, w))(0.0)))

@@ -1,6 +1,7 @@
 """The camera: field of view, orientation, bad input."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -56,3 +57,12 @@ def test_bad_camera_arguments(kwargs, words):
     args = dict(eye=(0.0, 0.0, 5.0), target=(0.0, 0.0, 0.0)) | kwargs
     with pytest.raises(ValueError, match=words):
         render.Camera(**args)
+
+
+def test_eye_on_target_is_checked_under_jit():
+    make = jax.jit(lambda eye: render.Camera(eye, (0.0, 0.0, 0.0), width=4, height=3).basis())
+    assert np.all(np.isfinite(np.asarray(make(jnp.array([0.0, 0.0, 5.0])))))
+    with pytest.raises(Exception, match="`target` must differ from `eye`"):
+        jax.block_until_ready(make(jnp.zeros(3)))
+    with pytest.raises(Exception, match="`up` must not be parallel"):
+        jax.block_until_ready(make(jnp.array([0.0, 3.0, 0.0])))

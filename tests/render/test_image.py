@@ -41,3 +41,14 @@ def test_png_clips_overexposure_to_white_and_reads_greyscale(tmp_path):
 def test_save_png_rejects_bad_images(tmp_path, image, words):
     with pytest.raises(ValueError, match=words):
         render.save_png(tmp_path / "bad.png", image)
+
+
+def test_load_png_reads_16_bit_greyscale(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "grey16.png"
+    Image.fromarray(np.full((2, 3), 32768, np.uint16)).save(path)  # mode I;16
+    loaded = np.asarray(render.load_png(path))
+    assert loaded.shape == (2, 3, 3)
+    np.testing.assert_allclose(loaded, np.asarray(render.srgb_to_linear(32768 / 65535)), rtol=1e-6)
+    assert abs(float(loaded[0, 0, 0]) - 0.214) < 1e-3

@@ -60,3 +60,8 @@ def test_zero_normal_is_caught_under_jit():
     make = jax.jit(lambda n: render.Plane((0.0, 0.0, 0.0), n, render.Diffuse()).normal)
     with pytest.raises(Exception, match="`normal` must be a non-zero vector"):
         jax.block_until_ready(make(np.zeros(3)))
+
+
+def test_infinite_normal_is_a_clear_error():
+    with pytest.raises(ValueError, match="Plane: `normal` must be a non-zero vector with finite components"):
+        render.Plane((0.0, 0.0, 0.0), (0.0, float("inf"), 0.0), render.Diffuse())

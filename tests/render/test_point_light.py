@@ -39,3 +39,10 @@ def test_intensity_is_rgb_and_scales_linearly():
 def test_negative_intensity_is_a_clear_error():
     with pytest.raises(ValueError, match="PointLight intensity` must be >= 0"):
         render.PointLight((0.0, 0.0, 0.0), (1.0, -1.0, 1.0))
+
+
+def test_infinite_intensity_is_a_clear_error():
+    with pytest.raises(ValueError, match="PointLight intensity` must be >= 0 and finite"):
+        render.PointLight((0.0, 0.0, 0.0), (1.0, float("inf"), 1.0))
+    with pytest.raises(ValueError, match="DirectionalLight irradiance` must be >= 0 and finite"):
+        render.DirectionalLight((0.0, -1.0, 0.0), float("nan"))

@@ -57,3 +57,8 @@ def test_nonpositive_radius_is_caught_under_jit():
 def test_bad_center_shape_names_the_argument():
     with pytest.raises(ValueError, match="`center` must have shape"):
         render.Sphere((0.0, 1.0), 1.0, render.Diffuse())
+
+
+def test_infinite_radius_is_a_clear_error():
+    with pytest.raises(ValueError, match="Sphere: `radius` must be > 0 and finite"):
+        render.Sphere((0.0, 0.0, 0.0), float("inf"), render.Diffuse())
