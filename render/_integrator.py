@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from . import _sampling
 from ._scene import Batched
 from ._types import Array, Bool, Float, Int
-from ._vector import Vecs, dot, normalize, sum_leading, vecs_where
+from ._vector import Vecs, cross, dot, normalize, sum_leading, vecs_where
 
 # Rows of `Batched.shading`.
 _NORMAL, _ALBEDO, _EMISSION, _SPECULAR, _SHININESS, _REFLECTIVITY = 0, 4, 7, 10, 13, 14
@@ -65,23 +65,49 @@ def _chosen_jvp(primals, tangents):
 def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
     """The first surface along each ray: whether there is one, its point, face-forward unit
     normal (towards the ray's origin) and shading rows."""
-    table = scene.shading[: _rows_needed(scene)]
+    needed = _rows_needed(scene)
+    table = scene.shading[:needed]
     batch = origins.shape
-    if not scene.kinds:
+    if not scene.kinds and not scene.meshes:
         zeros = origins.map(jnp.zeros_like)
         return _Hit(jnp.zeros(batch, bool), zeros, zeros, tuple(jnp.zeros(batch, origins.dtype) for _ in table))
-    # Every primitive against every ray, `(primitives, *rays)`; which one is nearest is found by
-    # one reduction (no gradient: it is a choice), and the distance is then taken from the
-    # chosen primitive, so gradients flow to its geometry. A reduction's result is stored, so
-    # everything downstream (each colour channel, forward and backward) reads it instead of
-    # testing every primitive again.
-    distances = jnp.concatenate([kind.against(len(batch)).intersect(origins, directions) for kind in scene.kinds], axis=0)
-    nearest, index = _first(jax.lax.stop_gradient(distances))
+    if scene.kinds:
+        # Every primitive against every ray, `(primitives, *rays)`; which one is nearest is found
+        # by one reduction (no gradient: it is a choice), and the distance is then taken from the
+        # chosen primitive, so gradients flow to its geometry. A reduction's result is stored, so
+        # everything downstream (each colour channel, forward and backward) reads it instead of
+        # testing every primitive again.
+        distances = jnp.concatenate([kind.against(len(batch)).intersect(origins, directions) for kind in scene.kinds], axis=0)
+        nearest, index = _first(jax.lax.stop_gradient(distances))
+        t = _chosen(distances, index, nearest)
+        rows = [row.at[index].get(mode="promise_in_bounds") for row in table]
+    else:
+        nearest = jnp.full(batch, jnp.inf, origins.dtype)
+        t = nearest
+        rows = [jnp.zeros(batch, origins.dtype) for _ in range(needed)]
+    flat_normal = None
+    for mesh in scene.meshes:
+        # The accelerator chooses the face; its distance (to the face's plane) and normal are
+        # computed here from its differentiable corners.
+        face = mesh.nearest(origins, directions)
+        c = mesh.corners[jnp.maximum(face, 0)]  # (*rays, 3, 3)
+        v0, v1, v2 = Vecs.of(c[..., 0, :]), Vecs.of(c[..., 1, :]), Vecs.of(c[..., 2, :])
+        n = cross(v1 - v0, v2 - v0)
+        facing = dot(n, directions)
+        ok = (face >= 0) & (facing != 0)
+        t_mesh = dot(n, v0 - origins) / jnp.where(ok, facing, 1)
+        take = ok & (jax.lax.stop_gradient(t_mesh) < nearest)
+        nearest = jnp.where(take, jax.lax.stop_gradient(t_mesh), nearest)
+        t = jnp.where(take, t_mesh, t)
+        rows = [jnp.where(take, mesh.column[i], r) for i, r in enumerate(rows)]
+        flat_normal = (take, n) if flat_normal is None else (take | flat_normal[0], vecs_where(take, n, flat_normal[1]))
     hit = nearest < jnp.inf
-    t = jnp.where(hit, _chosen(distances, index, nearest), 0)  # finite on a miss
-    rows = [row.at[index].get(mode="promise_in_bounds") for row in table]
+    t = jnp.where(hit, t, 0)  # finite on a miss
     position = origins + directions * t
-    normal = normalize(position * rows[_NORMAL] + Vecs(*rows[_NORMAL + 1 : _NORMAL + 4]))
+    normal = position * rows[_NORMAL] + Vecs(*rows[_NORMAL + 1 : _NORMAL + 4])
+    if flat_normal is not None:
+        normal = vecs_where(flat_normal[0], flat_normal[1], normal)
+    normal = normalize(normal)
     normal = vecs_where(dot(normal, directions) > 0, -normal, normal)
     return _Hit(hit, position, normal, tuple(rows))
 
@@ -90,10 +116,11 @@ def occluded(scene: Batched, origins: Vecs, directions: Vecs, distances: Float[A
     """Whether anything lies along each ray closer than `distances`."""
     nd = len(distances.shape)
     blocked = [kind.against(nd).occludes(origins, directions, distances) for kind in scene.kinds]
-    if not blocked:
-        return jnp.zeros(distances.shape, bool)
     # A reduction, so its result is stored and read by every channel.
-    return jnp.any(jnp.concatenate(blocked, axis=0), axis=0)
+    out = jnp.any(jnp.concatenate(blocked, axis=0), axis=0) if blocked else jnp.zeros(distances.shape, bool)
+    for mesh in scene.meshes:
+        out = out | mesh.blocks(origins, directions, distances)
+    return out
 
 
 def offset_length(position: Vecs) -> Float[Array, "*rays"]:

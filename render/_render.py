@@ -8,7 +8,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 import difsci as ds
 
-from . import _sampling
+from . import _accel, _sampling
 from ._camera import Camera
 from ._integrator import radiance
 from ._scene import Batched, Scene, batch_scene
@@ -29,6 +29,7 @@ def render(
     key=None,
     max_depth: int = 2,
     light_samples: int = 16,
+    accel: str = "auto",
 ) -> Image:
     """Render `scene` as seen by `camera`: linear radiance, W/(sr m^2) per RGB channel.
 
@@ -39,6 +40,10 @@ def render(
       `spp > 1` or the scene has a `SphereLight`.
     - `max_depth`: mirror bounces followed for `Glossy` materials' `reflectivity` (0: none).
     - `light_samples`: directions sampled per `SphereLight` per shading point (stratified).
+    - `accel`: how rays find their hits on `TriangleMesh`es: `"embree"` (Intel Embree on the
+      host, CPU), `"bvh"` (the mesh's BVH traversed in JAX, every backend), `"brute"` (every
+      triangle against every ray), or `"auto"`: Embree where `embreex` is installed and JAX runs
+      on the CPU, else the BVH. All give the same image and gradients.
 
     **Returns:** `(camera.height, camera.width, 3)` radiance; the dtype follows the inputs'.
 
@@ -52,7 +57,7 @@ def render(
             raise ValueError(f"render: `{name}` must be a positive integer, got {value!r}")
     if not isinstance(max_depth, int) or max_depth < 0:
         raise ValueError(f"render: `max_depth` must be an integer >= 0, got {max_depth!r}")
-    batched = batch_scene(scene)
+    batched = batch_scene(scene, _accel.resolve(accel))
     area_lights = any(light.needs_random for light in batched.lights)
     if key is None and (spp > 1 or area_lights):
         raise ValueError(
@@ -65,7 +70,7 @@ def render(
     height, width = camera.height, camera.width
     n_rays = height * width * spp
     samples = sum(light.num_samples(light_samples) for light in batched.lights)
-    per_ray = max(batched.count, 1) * max(samples, 1)
+    per_ray = max(batched.count + 64 * len(batched.meshes), 1) * max(samples, 1)
     n_devices = jax.device_count()
     per_device = -(-n_rays // n_devices)
     n_chunks = -(-per_device * per_ray // _CHUNK_ELEMENTS)

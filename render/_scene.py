@@ -3,7 +3,9 @@
 import equinox as eqx
 import jax.numpy as jnp
 
+from ._accel import MeshHits
 from ._base import AbstractGeometry, AbstractLight, AbstractPrimitives
+from ._triangle import TriangleMesh
 from ._types import Array, ArrayLike, Float, RGB, as_rgb
 
 import difsci as ds
@@ -45,11 +47,13 @@ class Batched(eqx.Module):
     `shading` rows are `(a, bx, by, bz)` (the normal at `x` is along `a x + b`), then `Surface.rows`:
     albedo (3), emission (3), specular (3), shininess, reflectivity (3). Columns follow `kinds` in
     order. `lambertian` (no material has a highlight or a mirror) and `emissive` (some surface emits)
-    let the kernels skip what no primitive needs.
+    let the kernels skip what no primitive needs. `meshes` are the triangle meshes whose hits an
+    acceleration structure finds (`_accel`); the rest are tested against every ray.
     """
 
     kinds: tuple[AbstractPrimitives, ...]
     shading: Float[Array, "17 n"]
+    meshes: tuple[MeshHits, ...]
     lights: tuple[AbstractLight, ...]
     background: RGB
     lambertian: bool = eqx.field(static=True)
@@ -60,11 +64,18 @@ class Batched(eqx.Module):
         return self.shading.shape[1]
 
 
-def batch_scene(scene: Scene) -> Batched:
-    """Group `scene`'s objects (and its area lights' spheres) by kind into batched arrays."""
+def batch_scene(scene: Scene, accel: str = "brute") -> Batched:
+    """Group `scene`'s objects (and its area lights' spheres) by kind into batched arrays; with an
+    `accel` backend other than `"brute"`, triangle meshes go to it instead."""
     geometry = list(scene.objects) + [g for g in (light.emitter() for light in scene.lights) if g is not None]
     groups: dict[type, list[tuple[AbstractPrimitives, Array]]] = {}
+    meshes = []
     for obj in geometry:
+        if accel != "brute" and isinstance(obj, TriangleMesh):
+            if obj.faces.shape[0]:
+                column = jnp.concatenate([jnp.zeros(4, obj.vertices.dtype), obj.material.surface().rows(())[:, 0]])
+                meshes.append(MeshHits.build(obj.corners(), obj.order, column, accel))
+            continue
         prims = obj.primitives()
         rows = jnp.concatenate([prims.normal_coefficients(), obj.material.surface().rows(obj.batch_shape)], axis=0)
         groups.setdefault(type(prims), []).append((prims, rows))
@@ -72,6 +83,7 @@ def batch_scene(scene: Scene) -> Batched:
     columns = [rows for group in groups.values() for _, rows in group]
     dtype = jnp.result_type(*columns) if columns else jnp.result_type(float)
     shading = jnp.concatenate([c.astype(dtype) for c in columns], axis=1) if columns else jnp.zeros((17, 0), dtype)
+    meshes = [eqx.tree_at(lambda m: m.column, m, m.column.astype(dtype)) for m in meshes] if columns else meshes
     lambertian = all(obj.material.is_lambertian for obj in geometry)
     emissive = any(light.emitter() is not None for light in scene.lights)
-    return Batched(kinds, shading, scene.lights, scene.background, lambertian, emissive)
+    return Batched(kinds, shading, tuple(meshes), scene.lights, scene.background, lambertian, emissive)

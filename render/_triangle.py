@@ -5,6 +5,7 @@ import numpy as np
 
 import difsci as ds
 
+from . import _bvh
 from ._base import AbstractGeometry, AbstractMaterial, AbstractPrimitives
 from ._types import Array, ArrayLike, Bool, Float, Int, Vec3, as_vec3, is_concrete
 from ._vector import Vecs, cross, dot, normalize
@@ -39,6 +40,11 @@ class TriangleMesh(AbstractGeometry):
     """An indexed triangle mesh: `vertices` `(V, 3)` metres (differentiable) and integer `faces`
     `(F, 3)` indexing them (counter-clockwise seen from outside). Flat-shaded, two-sided.
 
+    A bounding-volume hierarchy is built once, here (on the host from concrete vertices; by a
+    Morton sort when the vertices are traced): `order` puts the faces in the tree's slots. Its
+    boxes are refitted from the current vertices in every render, so a mesh updated with
+    `eqx.tree_at(lambda m: m.vertices, mesh, new)` keeps its tree. Zero-area faces are never hit.
+
     The integer `faces` are not differentiable: take gradients with `eqx.filter_grad`, or with
     respect to the `vertices` alone. `render.load_obj` reads one from a Wavefront .obj file.
     """
@@ -46,6 +52,7 @@ class TriangleMesh(AbstractGeometry):
     vertices: Float[Array, "V 3"]
     faces: Int[Array, "F 3"]
     material: AbstractMaterial
+    order: Int[Array, " slots"]
 
     def __init__(self, vertices: ArrayLike, faces: ArrayLike, material: AbstractMaterial):
         vertices = as_vec3("TriangleMesh", "vertices", vertices)
@@ -65,13 +72,22 @@ class TriangleMesh(AbstractGeometry):
         self.vertices = ds.check_finite("TriangleMesh vertices", vertices)
         self.faces = faces
         self.material = material
+        corners = self.vertices[faces] if faces.size else jnp.zeros((0, 3, 3), self.vertices.dtype)
+        if is_concrete(self.vertices, faces):
+            self.order = jnp.asarray(_bvh.host_order(np.asarray(corners, np.float64)))
+        else:
+            self.order = _bvh.traced_order(corners)
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return (self.faces.shape[0],)
 
+    def corners(self) -> Float[Array, "F 3 3"]:
+        """Each face's three corners, `(F, 3 corners, 3 xyz)` metres."""
+        return self.vertices[self.faces]
+
     def primitives(self) -> "Triangles":
-        corners = self.vertices[self.faces]  # (F, 3 corners, 3 xyz)
+        corners = self.corners()
         return Triangles.from_corners(Vecs.of(corners[:, 0]), Vecs.of(corners[:, 1]), Vecs.of(corners[:, 2]))
 
 
