@@ -26,7 +26,8 @@ class _Hit(NamedTuple):
 
     hit: Bool[Array, "*rays"]
     position: Vecs
-    normal: Vecs
+    normal: Vecs  # the shading normal
+    geometric: Vecs  # the surface's own normal, on the same side (rays leave along it)
     rows: tuple[Float[Array, "*rays"], ...]
 
 
@@ -70,7 +71,7 @@ def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
     batch = origins.shape
     if not scene.kinds and not scene.meshes:
         zeros = origins.map(jnp.zeros_like)
-        return _Hit(jnp.zeros(batch, bool), zeros, zeros, tuple(jnp.zeros(batch, origins.dtype) for _ in table))
+        return _Hit(jnp.zeros(batch, bool), zeros, zeros, zeros, tuple(jnp.zeros(batch, origins.dtype) for _ in table))
     if scene.kinds:
         # Every primitive against every ray, `(primitives, *rays)`; which one is nearest is found
         # by one reduction (no gradient: it is a choice), and the distance is then taken from the
@@ -85,14 +86,16 @@ def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
         nearest = jnp.full(batch, jnp.inf, origins.dtype)
         t = nearest
         rows = [jnp.zeros(batch, origins.dtype) for _ in range(needed)]
-    flat_normal = None
+    mesh_normals = None  # where a mesh face was taken: (taken, geometric normal, shading normal)
     for mesh in scene.meshes:
         # The accelerator chooses the face; its distance (to the face's plane) and normal are
         # computed here from its differentiable corners.
         face = mesh.nearest(origins, directions)
-        c = mesh.corners[jnp.maximum(face, 0)]  # (*rays, 3, 3)
+        index = jnp.maximum(face, 0)
+        c = mesh.corners[index]  # (*rays, 3, 3)
         v0, v1, v2 = Vecs.of(c[..., 0, :]), Vecs.of(c[..., 1, :]), Vecs.of(c[..., 2, :])
-        n = cross(v1 - v0, v2 - v0)
+        e1, e2 = v1 - v0, v2 - v0
+        n = cross(e1, e2)
         facing = dot(n, directions)
         ok = (face >= 0) & (facing != 0)
         t_mesh = dot(n, v0 - origins) / jnp.where(ok, facing, 1)
@@ -100,16 +103,36 @@ def nearest_hit(scene: Batched, origins: Vecs, directions: Vecs) -> _Hit:
         nearest = jnp.where(take, jax.lax.stop_gradient(t_mesh), nearest)
         t = jnp.where(take, t_mesh, t)
         rows = [jnp.where(take, mesh.column[i], r) for i, r in enumerate(rows)]
-        flat_normal = (take, n) if flat_normal is None else (take | flat_normal[0], vecs_where(take, n, flat_normal[1]))
+        shade = n
+        if mesh.normals is not None:
+            # Barycentric coordinates of the hit in the face's plane weight its corners' normals.
+            p = origins + directions * jnp.where(take, t_mesh, 0) - v0
+            area2 = jnp.where(ok, dot(n, n), 1)
+            b1, b2 = dot(cross(p, e2), n) / area2, dot(cross(e1, p), n) / area2
+            corner = mesh.normals[index]
+            shade = sum((Vecs.of(corner[..., k, :]) * w for k, w in enumerate((1 - b1 - b2, b1, b2))), start=n * 0)
+        if mesh_normals is None:
+            mesh_normals = (take, n, shade)
+        else:
+            taken, geometric, shading = mesh_normals
+            mesh_normals = (taken | take, vecs_where(take, n, geometric), vecs_where(take, shade, shading))
     hit = nearest < jnp.inf
     t = jnp.where(hit, t, 0)  # finite on a miss
     position = origins + directions * t
     normal = position * rows[_NORMAL] + Vecs(*rows[_NORMAL + 1 : _NORMAL + 4])
-    if flat_normal is not None:
-        normal = vecs_where(flat_normal[0], flat_normal[1], normal)
+    geometric = normal
+    if mesh_normals is not None:
+        taken, mesh_geometric, mesh_shading = mesh_normals
+        geometric = vecs_where(taken, mesh_geometric, normal)
+        normal = vecs_where(taken, mesh_shading, normal)
+    # Both normals face the ray's origin, as the geometric one decides (a shading normal may
+    # lean past the face's plane).
+    geometric = normalize(geometric)
+    flip = dot(geometric, directions) > 0
+    geometric = vecs_where(flip, -geometric, geometric)
     normal = normalize(normal)
-    normal = vecs_where(dot(normal, directions) > 0, -normal, normal)
-    return _Hit(hit, position, normal, tuple(rows))
+    normal = vecs_where(flip, -normal, normal)
+    return _Hit(hit, position, normal, geometric, tuple(rows))
 
 
 def occluded(scene: Batched, origins: Vecs, directions: Vecs, distances: Float[Array, "*rays"]) -> Bool[Array, "*rays"]:
@@ -158,7 +181,7 @@ def direct_light(scene: Batched, hit: _Hit, view: Vecs, uniforms) -> Vecs:
     # stop short of it by that and a little more, so an area light's own sphere never shadows it.
     nudge = offset_length(x)
     shadow_length = (distance - nudge) * (1 - 1e-6)
-    lit = (cos > 0) & ~occluded(scene, x + n * nudge, direction, shadow_length)
+    lit = (cos > 0) & ~occluded(scene, x + hit.geometric * nudge, direction, shadow_length)
     # Everything per sample is a scalar shared by the three channels; the channels differ only
     # by the light's colour and the surface's reflectances.
     irradiance = jnp.where(lit, cos * weight, 0)  # per unit colour, (samples, *rays)
@@ -210,5 +233,5 @@ def radiance(
             break
         throughput = throughput * Vecs(*hit.rows[_REFLECTIVITY : _REFLECTIVITY + 3]).map(lambda r: jnp.where(hit.hit, r, 0))
         directions = normalize(directions - hit.normal * (2 * dot(directions, hit.normal)))
-        origins = offset(hit.position, hit.normal)
+        origins = offset(hit.position, hit.geometric)
     return total

@@ -70,7 +70,7 @@ def render(
     height, width = camera.height, camera.width
     n_rays = height * width * spp
     samples = sum(light.num_samples(light_samples) for light in batched.lights)
-    per_ray = max(batched.count + 64 * len(batched.meshes), 1) * max(samples, 1)
+    per_ray = max(batched.count + sum(m.elements_per_ray for m in batched.meshes), 1) * max(samples, 1)
     n_devices = jax.device_count()
     per_device = -(-n_rays // n_devices)
     n_chunks = -(-per_device * per_ray // _CHUNK_ELEMENTS)

@@ -65,16 +65,16 @@ class Batched(eqx.Module):
 
 
 def batch_scene(scene: Scene, accel: str = "brute") -> Batched:
-    """Group `scene`'s objects (and its area lights' spheres) by kind into batched arrays; with an
-    `accel` backend other than `"brute"`, triangle meshes go to it instead."""
+    """Group `scene`'s objects (and its area lights' spheres) by kind into batched arrays;
+    triangle meshes go to the `accel` backend's hit queries instead."""
     geometry = list(scene.objects) + [g for g in (light.emitter() for light in scene.lights) if g is not None]
     groups: dict[type, list[tuple[AbstractPrimitives, Array]]] = {}
     meshes = []
     for obj in geometry:
-        if accel != "brute" and isinstance(obj, TriangleMesh):
+        if isinstance(obj, TriangleMesh):
             if obj.faces.shape[0]:
                 column = jnp.concatenate([jnp.zeros(4, obj.vertices.dtype), obj.material.surface().rows(())[:, 0]])
-                meshes.append(MeshHits.build(obj.corners(), obj.order, column, accel))
+                meshes.append(MeshHits.of(obj, column, accel))
             continue
         prims = obj.primitives()
         rows = jnp.concatenate([prims.normal_coefficients(), obj.material.surface().rows(obj.batch_shape)], axis=0)

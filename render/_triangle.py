@@ -1,5 +1,6 @@
 """Triangles and triangle meshes."""
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
@@ -36,9 +37,18 @@ class Triangle(AbstractGeometry):
         return Triangles.from_corners(flat(self.v0), flat(self.v1), flat(self.v2))
 
 
+SHADINGS = ("flat", "smooth")
+
+
 class TriangleMesh(AbstractGeometry):
     """An indexed triangle mesh: `vertices` `(V, 3)` metres (differentiable) and integer `faces`
-    `(F, 3)` indexing them (counter-clockwise seen from outside). Flat-shaded, two-sided.
+    `(F, 3)` indexing them (counter-clockwise seen from outside). Two-sided.
+
+    `shading="flat"` shades each face with its own normal; `"smooth"` interpolates vertex normals
+    over each face: `normals` `(V, 3)` if given (a .obj file's `vn`), else the area-weighted mean
+    of the normals of the faces around each vertex, recomputed from the current vertices in every
+    render (so they follow vertices being fitted). Shadow and mirror rays leave the face's own
+    plane either way.
 
     A bounding-volume hierarchy is built once, here (on the host from concrete vertices; by a
     Morton sort when the vertices are traced): `order` puts the faces in the tree's slots. Its
@@ -53,8 +63,18 @@ class TriangleMesh(AbstractGeometry):
     faces: Int[Array, "F 3"]
     material: AbstractMaterial
     order: Int[Array, " slots"]
+    normals: Float[Array, "V 3"] | None
+    shading: str = eqx.field(static=True)
 
-    def __init__(self, vertices: ArrayLike, faces: ArrayLike, material: AbstractMaterial):
+    def __init__(
+        self,
+        vertices: ArrayLike,
+        faces: ArrayLike,
+        material: AbstractMaterial,
+        *,
+        shading: str = "flat",
+        normals: ArrayLike | None = None,
+    ):
         vertices = as_vec3("TriangleMesh", "vertices", vertices)
         if vertices.ndim != 2:
             raise ValueError(f"TriangleMesh: `vertices` must have shape (V, 3), got {vertices.shape}")
@@ -64,14 +84,30 @@ class TriangleMesh(AbstractGeometry):
                 f"TriangleMesh: `faces` must be integers of shape (F, 3) indexing `vertices`, "
                 f"got {faces.dtype} of shape {faces.shape}"
             )
-        if is_concrete(faces) and faces.size and not (0 <= int(np.min(faces)) and int(np.max(faces)) < vertices.shape[0]):
-            raise ValueError(
-                f"TriangleMesh: `faces` must index `vertices` within [0, {vertices.shape[0] - 1}], "
-                f"got indices in [{int(np.min(faces))}, {int(np.max(faces))}]"
-            )
+        if shading not in SHADINGS:
+            raise ValueError(f"TriangleMesh: `shading` must be one of {SHADINGS}, got {shading!r}")
+        count = vertices.shape[0]
+        message = f"TriangleMesh: every index in `faces` must lie in [0, {count - 1}] (a face refers to no vertex)"
+        if is_concrete(faces):
+            bad = np.flatnonzero(np.any((np.asarray(faces) < 0) | (np.asarray(faces) >= count), axis=1))
+            if bad.size:
+                raise ValueError(f"{message}: face {bad[0]} is {np.asarray(faces)[bad[0]].tolist()}"
+                                 + (f" ({bad.size} such faces)" if bad.size > 1 else ""))
+        elif faces.size:
+            faces = eqx.error_if(faces, jnp.any((faces < 0) | (faces >= count)), message)
         self.vertices = ds.check_finite("TriangleMesh vertices", vertices)
         self.faces = faces
         self.material = material
+        self.shading = shading
+        if normals is not None:
+            normals = as_vec3("TriangleMesh", "normals", normals)
+            if normals.shape != vertices.shape:
+                raise ValueError(f"TriangleMesh: `normals` must have the shape of `vertices` {vertices.shape}, "
+                                 f"got {normals.shape}")
+            length = jnp.linalg.norm(normals, axis=-1)
+            normals = ds.check(normals, jnp.isfinite(length) & (length > 0),
+                               "`TriangleMesh normals` must be finite and non-zero")
+        self.normals = normals
         corners = self.vertices[faces] if faces.size else jnp.zeros((0, 3, 3), self.vertices.dtype)
         if is_concrete(self.vertices, faces):
             self.order = jnp.asarray(_bvh.host_order(np.asarray(corners, np.float64)))
@@ -85,6 +121,21 @@ class TriangleMesh(AbstractGeometry):
     def corners(self) -> Float[Array, "F 3 3"]:
         """Each face's three corners, `(F, 3 corners, 3 xyz)` metres."""
         return self.vertices[self.faces]
+
+    def vertex_normals(self) -> Float[Array, "V 3"]:
+        """Unit normals at the vertices: `normals` normalised, or (if none were given) the
+        area-weighted mean of the adjacent faces' normals. A vertex on no face of non-zero area
+        gets `(0, 0, 1)`."""
+        if self.normals is not None:
+            n = self.normals
+        else:
+            c = self.corners()
+            # The cross product's length is twice the face's area: summing weights by area.
+            face_n = jnp.cross(c[:, 1] - c[:, 0], c[:, 2] - c[:, 0])
+            n = jnp.zeros_like(self.vertices).at[self.faces.reshape(-1)].add(jnp.repeat(face_n, 3, axis=0))
+        length = jnp.linalg.norm(n, axis=-1, keepdims=True)
+        ok = length > 0
+        return jnp.where(ok, n / jnp.where(ok, length, 1), jnp.asarray([0.0, 0.0, 1.0], n.dtype))
 
     def primitives(self) -> "Triangles":
         corners = self.corners()
