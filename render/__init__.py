@@ -11,6 +11,8 @@ from ._diffuse import Diffuse as Diffuse
 from ._directional_light import DirectionalLight as DirectionalLight
 from ._examples import fit_light_to_photo as fit_light_to_photo
 from ._examples import three_spheres as three_spheres
+from ._examples import torus_mesh as torus_mesh
+from ._examples import torus_on_floor as torus_on_floor
 from ._fit import fit_light as fit_light
 from ._fit import LightFit as LightFit
 from ._fit import save_fit_pictures as save_fit_pictures

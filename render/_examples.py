@@ -1,4 +1,7 @@
-"""A small standard scene shared by the light-fitting example, `difsci demo` and the benchmark."""
+"""Standard scenes shared by the examples, `difsci demo`, the tests and the benchmarks: three
+spheres for light fitting, a procedural torus mesh for meshes at scale."""
+
+import numpy as np
 
 from ._camera import Camera
 from ._diffuse import Diffuse
@@ -6,6 +9,7 @@ from ._plane import Plane
 from ._point_light import PointLight
 from ._scene import Scene
 from ._sphere import Sphere
+from ._triangle import TriangleMesh
 from ._types import ArrayLike
 
 #: Where `three_spheres` puts its light by default, metres.
@@ -31,6 +35,45 @@ def three_spheres(
         [PointLight(light, intensity)],
     )
     camera = Camera((0.0, 2.0, 6.0), (0.0, -0.3, 0.0), fov=45.0, width=width, height=height)
+    return scene, camera
+
+
+def torus_mesh(n: int, major: float = 1.0, minor: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
+    """A torus around the z axis as an `n x n` grid of quads split into `2 n^2` triangles,
+    wound counter-clockwise seen from outside: radii `major` (centre to tube centre) and
+    `minor` (the tube), metres.
+
+    **Returns:** `(vertices (n^2, 3), faces (2 n^2, 3))` NumPy arrays.
+    """
+    if not isinstance(n, int) or n < 3:
+        raise ValueError(f"torus_mesh: `n` must be an integer >= 3, got {n!r}")
+    if not 0 < minor < major:
+        raise ValueError(f"torus_mesh: radii must satisfy 0 < minor < major, got minor={minor}, major={major}")
+    u = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    around, tube = np.meshgrid(u, u, indexing="ij")
+    r = major + minor * np.cos(tube)
+    vertices = np.stack([r * np.cos(around), r * np.sin(around), minor * np.sin(tube)], -1).reshape(-1, 3)
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    a, b = i * n + j, ((i + 1) % n) * n + j
+    c, d = ((i + 1) % n) * n + (j + 1) % n, i * n + (j + 1) % n
+    faces = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)])
+    return vertices, faces.astype(np.int32)
+
+
+def torus_on_floor(
+    n: int = 100, *, width: int = 256, height: int = 256, shading: str = "flat", light: ArrayLike = (1.0, -1.5, 3.0)
+) -> tuple[Scene, Camera]:
+    """A diffuse torus mesh of `2 n^2` triangles (`torus_mesh(n)`, radii 1 and 0.35 metres)
+    resting on a diffuse floor at `z = -0.36`, lit by a 12 W/sr point light at `light`, seen by a
+    45 degree camera from `(0.3, -2.6, 2)`: the mesh benchmark's scene (`n = 100`: 20,000 triangles).
+
+    **Returns:** `(scene, camera)`; float32.
+    """
+    vertices, faces = torus_mesh(n)
+    mesh = TriangleMesh(vertices.astype(np.float32), faces, Diffuse((0.75, 0.45, 0.3)), shading=shading)
+    floor = Plane(np.float32([0, 0, -0.36]), np.float32([0, 0, 1]), Diffuse(np.float32(0.5)))
+    scene = Scene([mesh, floor], [PointLight(np.asarray(light, np.float32), np.float32(12.0))])
+    camera = Camera(np.float32([0.3, -2.6, 2.0]), np.float32([0, 0, 0]), fov=45.0, width=width, height=height)
     return scene, camera
 
 

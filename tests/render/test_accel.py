@@ -16,14 +16,7 @@ BACKENDS = ["bvh", "brute"] + (["embree"] if _accel.embree_available() else [])
 
 
 def torus(n=12, major=1.0, minor=0.35):
-    u = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    U, V = np.meshgrid(u, u, indexing="ij")
-    r = major + minor * np.cos(V)
-    vertices = np.stack([r * np.cos(U), r * np.sin(U), minor * np.sin(V)], -1).reshape(-1, 3)
-    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    a, b, c, d = i * n + j, ((i + 1) % n) * n + j, ((i + 1) % n) * n + (j + 1) % n, i * n + (j + 1) % n
-    faces = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)])
-    return vertices, faces
+    return render.torus_mesh(n, major, minor)
 
 
 def brute_hits(corners, origins, directions):
