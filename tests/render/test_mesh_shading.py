@@ -79,6 +79,7 @@ def test_smooth_shading_gradients_match_finite_differences():
         scene = render.Scene([mesh], [render.PointLight(light, 20.0)])
         return jnp.mean(render.render(scene, CAMERA) ** 2)
 
+    was_x64 = jax.config.jax_enable_x64  # other test modules in this worker may have turned it on
     jax.config.update("jax_enable_x64", True)
     try:
         normals = jnp.asarray(vertices * [1.0, 1.0, 1.2], jnp.float64)
@@ -92,7 +93,7 @@ def test_smooth_shading_gradients_match_finite_differences():
         np.testing.assert_allclose(jnp.sum(g_normals * direction), fd, rtol=1e-4)
         assert np.all(np.isfinite(g_normals)) and np.abs(g_normals).max() > 0
     finally:
-        jax.config.update("jax_enable_x64", False)
+        jax.config.update("jax_enable_x64", was_x64)
 
 
 def test_vertex_gradients_are_finite_with_degenerate_faces_and_smooth_normals():

@@ -23,6 +23,9 @@ CODE = textwrap.dedent(
     area = render.Scene(scene.objects, [render.SphereLight((1.0, 3.0, 2.0), 0.3, 40.0)])
     keyed = render.render(area, camera, spp=3, key=jax.random.key(5), light_samples=4)
     np.save(sys.argv[1] + "/keyed.npy", np.asarray(keyed))
+    torus, view = render.torus_on_floor(6, width=11, height=9, shading="smooth")
+    for accel in ("bvh", "embree"):
+        np.save(sys.argv[1] + f"/mesh_{{accel}}.npy", np.asarray(render.render(torus, view, accel=accel)))
     """
 )
 
@@ -32,11 +35,11 @@ def _images(tmp_path, devices):
     folder.mkdir()
     code = CODE.format(devices=devices).replace("sys.argv[1]", repr(str(folder)))
     run_with_devices(code, num_devices=devices)
-    return np.load(folder / "plain.npy"), np.load(folder / "keyed.npy")
+    return [np.load(folder / f"{name}.npy") for name in ("plain", "keyed", "mesh_bvh", "mesh_embree")]
 
 
 def test_four_devices_render_the_same_image_as_one(tmp_path):
-    plain, keyed = _images(tmp_path, 4)
+    plain, keyed, mesh_bvh, mesh_embree = _images(tmp_path, 4)
     # The same program on this process's single device.
     assert jax.device_count() == 1
     scene, camera = render.three_spheres(width=13, height=7)
@@ -45,3 +48,9 @@ def test_four_devices_render_the_same_image_as_one(tmp_path):
     one = render.render(area, camera, spp=3, key=jax.random.key(5), light_samples=4)
     np.testing.assert_allclose(keyed, one, rtol=1e-12, atol=1e-15)
     assert plain.max() > 0 and keyed.max() > 0
+    # Meshes: each device queries its own rays (the JAX BVH, or Embree through a host callback).
+    torus, view = render.torus_on_floor(6, width=11, height=9, shading="smooth")
+    one = render.render(torus, view, accel="brute")
+    np.testing.assert_allclose(mesh_bvh, one, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mesh_embree, one, rtol=1e-5, atol=1e-6)
+    assert one.max() > 0
