@@ -24,7 +24,6 @@ and the output says why.
 """
 
 import argparse
-import glob
 import os
 import sys
 import time
@@ -59,6 +58,7 @@ import render  # noqa: E402
 
 sys.path.append(str(_HERE))
 from _common import median_seconds, report  # noqa: E402
+from _mitsuba import load_mitsuba, sensor  # noqa: E402
 
 TRUE_LIGHT = (1.0, 3.0, 2.0)
 START = (0.0, 2.5, 3.0)
@@ -67,33 +67,6 @@ LEARNING_RATE = 0.05
 
 
 # -- Mitsuba -------------------------------------------------------------------------------------
-
-
-def _find_llvm() -> str | None:
-    """The newest libLLVM >= 16 on the system (Dr.Jit 1.x emits intrinsics LLVM 15 cannot compile)."""
-    found = []
-    for path in glob.glob("/usr/lib/*/libLLVM-*.so*") + glob.glob("/usr/lib/llvm-*/lib/libLLVM*.so*"):
-        digits = "".join(c if c.isdigit() else " " for c in Path(path).name.split(".so")[0]).split()
-        if digits and int(digits[0]) >= 16:
-            found.append((int(digits[0]), path))
-    return max(found)[1] if found else None
-
-
-def load_mitsuba():
-    """`(mi, dr)` with the `llvm_ad_rgb` variant set, or `(None, reason)`."""
-    if "DRJIT_LIBLLVM_PATH" not in os.environ:
-        llvm = _find_llvm()
-        if llvm:
-            os.environ["DRJIT_LIBLLVM_PATH"] = llvm
-    try:
-        import drjit as dr
-        import mitsuba as mi
-
-        mi.set_variant("llvm_ad_rgb")
-        mi.load_dict({"type": "scene", "s": {"type": "sphere"}})  # fails here if LLVM is unusable
-        return mi, dr
-    except Exception as error:  # report why, then time difsci alone
-        return None, f"{type(error).__name__}: {error}".splitlines()[0]
 
 
 def mitsuba_scene(mi, scene: render.Scene, camera: render.Camera, spp: int):
@@ -113,26 +86,19 @@ def mitsuba_scene(mi, scene: render.Scene, camera: render.Camera, spp: int):
     return mi.load_dict({
         "type": "scene",
         "integrator": {"type": "direct", "emitter_samples": 1, "bsdf_samples": 0},
-        "sensor": {
-            "type": "perspective", "fov": float(camera.fov), "fov_axis": "x",
-            "to_world": T().look_at(origin=np.asarray(camera.eye).tolist(), target=np.asarray(camera.target).tolist(),
-                                    up=np.asarray(camera.up).tolist()),
-            "film": {"type": "hdrfilm", "width": camera.width, "height": camera.height, "rfilter": {"type": "box"},
-                     "pixel_format": "rgb"},
-            "sampler": {"type": "stratified", "sample_count": spp},
-        },
+        "sensor": sensor(mi, camera, spp),
         **shapes,
         "light": {"type": "point", "position": np.asarray(light.position).tolist(),
                   "intensity": {"type": "rgb", "value": np.asarray(light.intensity).tolist()}},
     })
 
 
-def mitsuba_fit_loop(mi, dr, scene, reference, spp: int):
-    """One light-fitting iteration as a Mitsuba user writes it: render, backward, Adam step."""
+def mitsuba_fit_loop(mi, dr, scene, reference, spp: int, key="light.position", start=None, lr=LEARNING_RATE):
+    """One fitting iteration as a Mitsuba user writes it: render, backward, Adam step on the
+    parameter `key` (the light's position from `START` unless `start` is given)."""
     params = mi.traverse(scene)
-    key = "light.position"
-    optimiser = mi.ad.Adam(lr=LEARNING_RATE)
-    optimiser[key] = mi.Point3f(*START)
+    optimiser = mi.ad.Adam(lr=lr)
+    optimiser[key] = mi.Point3f(*START) if start is None else start
     params.update(optimiser)
     reference = mi.TensorXf(np.asarray(reference, np.float32))
     state = {"seed": 0, "loss": None}

@@ -73,7 +73,8 @@ def torus_on_floor(
     mesh = TriangleMesh(vertices.astype(np.float32), faces, Diffuse((0.75, 0.45, 0.3)), shading=shading)
     floor = Plane(np.float32([0, 0, -0.36]), np.float32([0, 0, 1]), Diffuse(np.float32(0.5)))
     scene = Scene([mesh, floor], [PointLight(np.asarray(light, np.float32), np.float32(12.0))])
-    camera = Camera(np.float32([0.3, -2.6, 2.0]), np.float32([0, 0, 0]), fov=45.0, width=width, height=height)
+    camera = Camera(np.float32([0.3, -2.6, 2.0]), np.float32([0, 0, 0]), np.float32([0, 0, 1]), fov=45.0,
+                    width=width, height=height)
     return scene, camera
 
 
