@@ -154,3 +154,25 @@ def test_bad_meshes_are_errors_naming_what_is_wrong():
     for n, kwargs in ((2, {}), (10, {"minor": 1.5})):
         with pytest.raises(ValueError, match="torus_mesh"):
             render.torus_mesh(n, **kwargs)
+
+
+@pytest.mark.parametrize("shading", ["flat", "smooth"])
+def test_no_nan_gradient_over_a_sweep_of_lights_and_cameras(shading):
+    scene, _ = render.torus_on_floor(8, shading=shading)
+    vertices = scene.objects[0].vertices
+
+    @jax.jit
+    def grads(vertices, light, eye):
+        def loss(vertices, light, eye):
+            moved = eqx.tree_at(lambda s: (s.objects[0].vertices, s.lights[0].position), scene, (vertices, light))
+            camera = render.Camera(eye, jnp.zeros(3), (0.0, 0.0, 1.0), fov=50.0, width=12, height=12)
+            return jnp.mean(render.render(moved, camera))
+
+        return jax.grad(loss, argnums=(0, 1, 2))(vertices, light, eye)
+
+    lights = [vertices[0], vertices[0] * 1.0001, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, -1.5, 3.0)]
+    eyes = [(0.0, -3.0, 0.0), (0.0, -3.0, 0.35), (0.3, -2.6, 2.0)]  # grazing the tube's top and the floor
+    for light in lights:  # on a vertex, just outside it, inside the tube, in the hole, outside
+        for eye in eyes:
+            out = grads(vertices, jnp.asarray(light, jnp.float32), jnp.asarray(eye, jnp.float32))
+            assert all(np.all(np.isfinite(g)) for g in out), (light, eye)
