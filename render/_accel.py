@@ -3,24 +3,20 @@ blocked. A choice, with no gradient; the chosen face's distance and normal are t
 from its differentiable corners by the integrator.
 
 Backends (`render(..., accel=...)`):
-- `"embree"`: Intel Embree (PyPI `embreex`) on the host through `jax.pure_callback`, rays split
-  over the CPU's cores; the fastest on CPU.
+- `"embree"`: Intel Embree (PyPI `embreex`) on the host through `jax.pure_callback` (`_embree`:
+  rays in packets of 16, split over the CPU's cores); the fastest on CPU.
 - `"bvh"`: the portable BVH of `_bvh`, traversed in JAX (every backend, GPU included).
 - `"brute"`: every ray against every triangle (the reference; memory grows with faces x rays,
   so `render` traces rays in chunks).
 - `"auto"`: `"embree"` where it is installed and JAX computes on the CPU, else `"bvh"`.
 """
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _bvh
+from . import _bvh, _embree
 from ._triangle import Triangles
 from ._types import Array, Bool, Float, Int
 from ._vector import Vecs
@@ -29,12 +25,7 @@ BACKENDS = ("auto", "embree", "bvh", "brute")
 
 
 def embree_available() -> bool:
-    try:
-        import embreex.mesh_construction  # noqa: F401
-        import embreex.rtcore_scene  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _embree.available()
 
 
 def resolve(accel: str) -> str:
@@ -102,64 +93,6 @@ class MeshHits(eqx.Module):
         return _embree_query(jax.lax.stop_gradient(self.corners), origins, directions, distances) >= 0
 
 
-# --- Embree on the host -------------------------------------------------------------------
-
-_lock = threading.Lock()
-_scenes: list[tuple[np.ndarray, object]] = []  # the last few meshes' Embree scenes
-_pool: ThreadPoolExecutor | None = None
-_MIN_RAYS_PER_THREAD = 4096
-
-
-def _scene_for(corners: np.ndarray):
-    """An Embree scene of `corners` (float32 `(F, 3, 3)`), reused while the corners are unchanged.
-
-    Only what the scene holds is cached (a pure function of `corners`), so results never depend on it.
-    """
-    import embreex.mesh_construction as mc
-    import embreex.rtcore_scene as rs
-
-    with _lock:
-        for i, (key, scene) in enumerate(_scenes):
-            if key.shape == corners.shape and np.array_equal(key, corners):
-                _scenes.insert(0, _scenes.pop(i))
-                return scene
-        # Embree's default (non-robust) traversal: watertight enough here (rays aimed at every
-        # vertex and edge midpoint of a closed mesh miss no more often than in robust mode) and faster.
-        scene = rs.EmbreeScene(robust=False)
-        mc.TriangleMesh(scene, corners)
-        _scenes.insert(0, (corners.copy(), scene))
-        del _scenes[4:]
-        return scene
-
-
-def _run(corners, origins, directions, distances):
-    global _pool
-    corners = np.ascontiguousarray(corners, np.float32).reshape(-1, 3, 3)
-    n = origins.shape[0]
-    if corners.shape[0] == 0:
-        return np.full(n, -1, np.int32)
-    scene = _scene_for(corners)
-    origins = np.ascontiguousarray(origins, np.float32)
-    directions = np.ascontiguousarray(directions, np.float32)
-    query = "INTERSECT" if distances is None else "OCCLUDED"
-    if distances is not None:
-        # Embree's any-hit accepts hits in [0, tfar]; ours excludes the end point.
-        distances = np.nextafter(np.ascontiguousarray(distances, np.float32), np.float32(0))
-
-    def part(sl):
-        tfar = None if distances is None else np.ascontiguousarray(distances[sl])
-        return scene.run(origins[sl], directions[sl], dists=tfar, query=query)
-
-    threads = max(1, min(os.cpu_count() or 1, n // _MIN_RAYS_PER_THREAD))
-    if threads == 1:
-        return np.asarray(part(slice(None)), np.int32)
-    if _pool is None:
-        _pool = ThreadPoolExecutor(os.cpu_count())
-    bounds = np.linspace(0, n, threads + 1).astype(int)
-    parts = _pool.map(part, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])])
-    return np.concatenate([np.asarray(p, np.int32) for p in parts])
-
-
 def _embree_query(corners, origins: Vecs, directions: Vecs, distances) -> Int[Array, "*rays"]:
     shape = origins.shape if distances is None else distances.shape
     flat = lambda a: jnp.broadcast_to(a, shape).reshape(-1)  # noqa: E731
@@ -178,9 +111,9 @@ def _embree_query(corners, origins: Vecs, directions: Vecs, distances) -> Int[Ar
     def host(corners, o, d, t=None):
         # Under `vmap` (the render's device axis) the callback sees a leading batch axis.
         if o.ndim == 2:
-            return _run(corners, o, d, t)
+            return _embree.query(corners, o, d, t)
         corners = np.broadcast_to(corners, o.shape[:1] + corners.shape[-3:])
-        return np.stack([_run(corners[i], o[i], d[i], None if t is None else t[i]) for i in range(o.shape[0])])
+        return np.stack([_embree.query(corners[i], o[i], d[i], None if t is None else t[i]) for i in range(o.shape[0])])
 
     out = jax.ShapeDtypeStruct(o.shape[:1], jnp.int32)
     face = jax.pure_callback(host, out, *args, vmap_method="expand_dims")

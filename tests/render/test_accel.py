@@ -148,3 +148,35 @@ def test_empty_mesh_renders_nothing_and_bad_accel_is_an_error():
                                    render.render(render.Scene([floor_only.objects[1]], floor_only.lights), CAMERA))
     with pytest.raises(ValueError, match="accel"):
         render.render(floor_only, CAMERA, accel="octree")
+
+
+def test_embree_packet_kernel_and_single_ray_queries_agree():
+    import shutil
+
+    from render import _embree
+
+    lib = _embree._packets()
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert lib is not None, "the packet kernel did not build although a C compiler is installed"
+    vertices, faces = torus(16)
+    corners = np.ascontiguousarray(vertices[faces], np.float32)
+    origins, directions = (np.ascontiguousarray(a, np.float32) for a in random_rays(jax.random.key(4), 5003))
+    lengths = np.asarray(jax.random.uniform(jax.random.key(5), (5003,), maxval=4.0), np.float32)
+    lengths[:7] = [-1.0, 0.0, 1e-30, np.inf, 2.0, 3.0, 0.5]
+    scenes = [_embree._SingleRayScene(corners)] + ([_embree._PacketScene(lib, corners)] if lib is not None else [])
+    results = []
+    for scene in scenes:
+        nearest, blocked = np.full(5003, 7, np.int32), np.full(5003, 7, np.int32)
+        scene.query(origins, directions, None, nearest, 0, 5003)  # 5003: a partial last packet
+        scene.query(origins, directions, np.maximum(lengths, 0), blocked, 0, 5003)
+        results.append((nearest, blocked))
+    want_face, want_t = brute_hits(vertices[faces], origins, directions)
+    for nearest, blocked in results:
+        assert np.mean(nearest == want_face) > 0.995 and set(np.unique(blocked)) <= {0, -1}
+    if len(results) == 2:
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        np.testing.assert_array_equal(results[0][1], results[1][1])
+    # Through the public entry: an empty or negative segment blocks nothing.
+    out = _embree.query(corners, origins, directions, lengths)
+    assert (out[:2] == -1).all()
+    np.testing.assert_array_equal(out[2:] == 0, (want_t < lengths)[2:] | ((out[2:] == 0) & np.isclose(want_t, lengths)[2:]))
