@@ -97,7 +97,7 @@ def _packets():
             try:
                 lib = ctypes.CDLL(str(built))
                 lib.difsci_build.restype = ctypes.c_void_p
-                lib.difsci_build.argtypes = [ctypes.c_void_p, ctypes.c_long]
+                lib.difsci_build.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_int]
                 lib.difsci_release.argtypes = [ctypes.c_void_p]
                 lib.difsci_query.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_long] * 2
                 _kernel = lib
@@ -107,8 +107,8 @@ def _packets():
 
 
 class _PacketScene:
-    def __init__(self, lib, corners: np.ndarray):
-        self.lib, self.handle = lib, lib.difsci_build(corners.ctypes.data, corners.shape[0])
+    def __init__(self, lib, corners: np.ndarray, quality: int = 2):
+        self.lib, self.handle = lib, lib.difsci_build(corners.ctypes.data, corners.shape[0], quality)
         if not self.handle:
             raise RuntimeError("Embree could not build a scene")
 
@@ -149,7 +149,11 @@ def _scene_for(corners: np.ndarray):
                 _scenes.insert(0, _scenes.pop(i))
                 return scene
         lib = _packets()
-        scene = _PacketScene(lib, corners) if lib is not None else _SingleRayScene(corners)
+        # A mesh seen before with other corners is being changed (fitted), so its scene will be
+        # rebuilt at every step: Embree's medium build quality, several times faster to build
+        # (200k faces: 0.2 s against 0.75 s at high quality here). Else the high quality traces faster.
+        changing = any(key.shape == corners.shape for key, _ in _scenes)
+        scene = _PacketScene(lib, corners, 1 if changing else 2) if lib is not None else _SingleRayScene(corners)
         _scenes.insert(0, (corners.copy(), scene))
         del _scenes[_CACHED_SCENES:]
         return scene

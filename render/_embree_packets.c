@@ -26,7 +26,7 @@ void rtcReleaseGeometry(RTCGeometry geometry);
 void rtcCommitScene(RTCScene scene);
 void rtcReleaseScene(RTCScene scene);
 
-enum { BUILD_QUALITY_HIGH = 2, GEOMETRY_TRIANGLE = 0, BUFFER_INDEX = 0, BUFFER_VERTEX = 1,
+enum { GEOMETRY_TRIANGLE = 0, BUFFER_INDEX = 0, BUFFER_VERTEX = 1,
        FORMAT_UINT3 = 0x5003, FORMAT_FLOAT3 = 0x9003 };
 #define LANES 16
 #define INVALID 0xFFFFFFFFu
@@ -55,12 +55,13 @@ void rtcOccluded16(const int* valid, RTCScene scene, Ray16* ray, void* arguments
 
 static RTCDevice device = NULL;
 
-/* A scene of `faces` triangles from their corners, float32 (faces, 3, 3). NULL on failure. */
-void* difsci_build(const float* corners, long faces) {
+/* A scene of `faces` triangles from their corners, float32 (faces, 3, 3), built at Embree's
+ * `quality` (RTCBuildQuality: 0 low, 1 medium, 2 high). NULL on failure. */
+void* difsci_build(const float* corners, long faces, int quality) {
   if (device == NULL) device = rtcNewDevice(NULL);
   if (device == NULL) return NULL;
   RTCScene scene = rtcNewScene(device);
-  rtcSetSceneBuildQuality(scene, BUILD_QUALITY_HIGH);
+  rtcSetSceneBuildQuality(scene, quality);
   RTCGeometry mesh = rtcNewGeometry(device, GEOMETRY_TRIANGLE);
   float* vertices = rtcSetNewGeometryBuffer(mesh, BUFFER_VERTEX, 0, FORMAT_FLOAT3, 3 * sizeof(float), 3 * faces);
   unsigned* indices = rtcSetNewGeometryBuffer(mesh, BUFFER_INDEX, 0, FORMAT_UINT3, 3 * sizeof(unsigned), faces);
