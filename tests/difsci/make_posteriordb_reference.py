@@ -3,7 +3,7 @@
 posteriordb (github.com/stan-dev/posteriordb) publishes, for each reference posterior, 10 Stan
 chains of 1,000 thinned draws (`posterior_database/reference_posteriors/draws/draws/*.json.zip`).
 This script reads them from a local git clone and writes, per parameter, the mean, sd and the
-Monte Carlo standard errors of both (effective sample sizes from `blackjax.diagnostics`; the sd's
+Monte Carlo standard errors of both (Geyer's effective sample size over split chains; the sd's
 by the delta method on the squared centred draws), so the test suite needs neither the network
 nor the 10,000 draws.
 
@@ -41,16 +41,31 @@ LICENCE = (
 OUT = pathlib.Path(__file__).with_name("posteriordb_reference.json")
 
 
+def ess(draws: np.ndarray) -> float:
+    """Effective sample size of `draws` `(chains, draws)`: split chains, Geyer's initial monotone
+    sequence estimator (Stan Reference Manual, "Effective sample size"; Geyer 1992)."""
+    n = draws.shape[1] // 2
+    x = np.concatenate([draws[:, :n], draws[:, -n:]])
+    m = x.shape[0]
+    centred = x - x.mean(1, keepdims=True)
+    spectrum = np.fft.rfft(centred, 2 * n)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum))[:, :n] / n
+    within = acov[:, 0].mean() * n / (n - 1)
+    var_plus = within * (n - 1) / n + x.mean(1).var(ddof=1)
+    rho = 1 - (within - acov.mean(0)) / var_plus
+    pairs = rho[: 2 * (n // 2)].reshape(-1, 2).sum(1)
+    positive = np.cumprod(pairs > 0).astype(bool)
+    pairs = np.minimum.accumulate(pairs[positive])
+    return m * n / max(-1 + 2 * pairs.sum(), 1 / np.log10(m * n))
+
+
 def mcse(draws: np.ndarray) -> tuple[float, float, float]:
     """Monte Carlo standard errors of the mean and the sd of `draws` `(chains, draws)`, and the ESS."""
-    from blackjax.diagnostics import effective_sample_size
-
-    ess = float(effective_sample_size(draws, chain_axis=0, sample_axis=1))
+    e = ess(draws)
     sq = (draws - draws.mean()) ** 2
-    ess_sq = float(effective_sample_size(sq, chain_axis=0, sample_axis=1))
     sd = draws.std(ddof=1)
-    # Var of the variance estimate is var(sq) / ess_sq; d sd / d var = 1 / (2 sd).
-    return sd / np.sqrt(ess), sq.std(ddof=1) / np.sqrt(ess_sq) / (2 * sd), ess
+    # The variance estimate's error is sd(sq) / sqrt(ess(sq)); d sd / d var = 1 / (2 sd).
+    return sd / np.sqrt(e), sq.std(ddof=1) / np.sqrt(ess(sq)) / (2 * sd), e
 
 
 def git(git_dir: str, *args: str) -> bytes:
@@ -58,9 +73,6 @@ def git(git_dir: str, *args: str) -> bytes:
 
 
 def main(git_dir: str) -> None:
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
     commit = git(git_dir, "rev-parse", "HEAD").decode().strip()
     posteriors = {}
     for name in POSTERIORS:
