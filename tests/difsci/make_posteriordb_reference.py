@@ -2,7 +2,8 @@
 
 posteriordb (github.com/stan-dev/posteriordb) publishes, for each reference posterior, 10 Stan
 chains of 1,000 thinned draws (`posterior_database/reference_posteriors/draws/draws/*.json.zip`).
-This script reads them from a local git clone and writes, per parameter, the mean, sd and the
+This script reads them (and the Stan run's sampler controls, from `.../draws/info/`) from a local
+git clone and writes, per parameter, the mean, sd and the
 Monte Carlo standard errors of both (Geyer's effective sample size over split chains; the sd's
 by the delta method on the squared centred draws), so the test suite needs neither the network
 nor the 10,000 draws.
@@ -32,6 +33,7 @@ POSTERIORS = (
     "mesquite-logmesquite_logvas",
 )
 DRAWS = "posterior_database/reference_posteriors/draws/draws/{}.json.zip"
+INFO = "posterior_database/reference_posteriors/draws/info/{}.info.json"
 LICENCE = (
     "Reference draws from posteriordb (https://github.com/stan-dev/posteriordb), distributed under "
     "the BSD 3-Clause License, Copyright (c) 2011-2024, Stan Developers and their Assignees. "
@@ -85,8 +87,11 @@ def main(git_dir: str) -> None:
             se_mean, se_sd, ess = mcse(x)
             params[param] = {"mean": x.mean(), "sd": x.std(ddof=1), "mcse_mean": se_mean,
                              "mcse_sd": se_sd, "ess": ess}
+        # The Stan run's sampler controls (adapt_delta, max_treedepth): some posteriors needed more
+        # than Stan's defaults, and difsci's run uses the same ones.
+        info = json.loads(git(git_dir, "show", f"{commit}:{INFO.format(name)}"))
         posteriors[name] = {"source": path, "chains": len(chains), "draws_per_chain": len(chains[0][param]),
-                            "parameters": params}
+                            "control": info["inference"]["method_arguments"]["control"], "parameters": params}
     out = {"source": "https://github.com/stan-dev/posteriordb", "commit": commit, "licence": LICENCE,
            "generated_by": "tests/difsci/make_posteriordb_reference.py", "posteriors": posteriors}
     OUT.write_text(json.dumps(out, indent=1, default=float) + "\n")
