@@ -172,7 +172,9 @@ class Posterior(NamedTuple):
 
 
 POSTERIORS = {
-    "eight_schools-eight_schools_noncentered": Posterior(eight_schools_noncentered, "eight_schools", ("J", "y", "sigma")),
+    "eight_schools-eight_schools_noncentered": Posterior(
+        eight_schools_noncentered, "eight_schools", ("J", "y", "sigma")
+    ),
     "arK-arK": Posterior(arK, "arK", ("K", "T", "y")),
     "arma-arma11": Posterior(arma11, "arma", ("T", "y")),
     "garch-garch11": Posterior(garch11, "garch", ("T", "y", "sigma1")),
