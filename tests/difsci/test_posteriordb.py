@@ -1,10 +1,10 @@
-"""ds.nuts against posteriordb's reference posteriors (Stan, 10 chains x 10,000 thinned draws).
+"""ds.nuts against posteriordb's reference posteriors (Stan, 10 chains x 1,000 thinned draws).
 
 A posterior passes when every reference parameter's mean and sd lie within 5 Monte Carlo
 standard errors of the reference (both runs' errors combined), split R-hat < 1.01 and bulk
 ESS > 400, from 4 chains x (1,000 warm-up + 1,000 draws) with the reference Stan run's
-adapt_delta and max_treedepth, and ds.nuts may raise no warning. The default suite runs one regression
-(sblrc-blr) at those settings and checks every model's log density against a scipy
+adapt_delta and max_treedepth, and ds.nuts raises no warning. The default suite runs one
+regression (sblrc-blr) at those settings and checks every model's log density against a scipy
 transcription of its Stan program; the whole panel is `slow`.
 """
 
