@@ -144,7 +144,8 @@ def autograph(
     fn: _F | None = None,
     *,
     max_steps: int | None = None,
-    loop_kind: Literal["bounded", "checkpointed"] = "bounded",
+    loop_kind: Literal["bounded", "checkpointed", "lax"] = "bounded",
+    checkpoints: int = 32,
 ) -> _F:
     """Rewrite a function's Python control flow so it works under `jit`, `vmap` and `grad`.
 
@@ -157,10 +158,15 @@ def autograph(
     index (e.g. indexes a Python list) or changes Python values.
 
     Loops whose trip count is only known at run time (`while` on a traced test, `for`
-    over a traced `range`) become `lax.while_loop`, which supports `jit`, `vmap` and
-    forward-mode AD. With `max_steps` they become Equinox's bounded (checkpointed)
-    loop instead, which reverse mode differentiates too; running past `max_steps`
-    raises an error at run time (never a silent truncation).
+    over a traced `range`) become Equinox's online-checkpointed loop, which `jit`,
+    `vmap` and reverse mode (`grad`) handle with no bound on the iterations and memory
+    for `checkpoints` loop states; under forward mode (`jvp`, `jacfwd`) they become
+    `lax.while_loop`. The choice is made when the loop is traced: forward mode applied
+    *outside* a `jit` (`jvp(jit(f))`) is not visible then and fails ("can't apply
+    forward-mode autodiff (jvp) to a custom_vjp function"); write `jit(jvp(f))`, or use
+    `loop_kind="lax"`. With `max_steps` they become Equinox's bounded loop instead, which
+    both modes differentiate; running past `max_steps` raises an error at run time
+    (never a silent truncation).
 
     Only this function's own body (including functions defined inside it) is
     converted: decorate helpers that have traced control flow as well.
@@ -168,11 +174,14 @@ def autograph(
     **Arguments:**
 
     - `fn`: the function. Its source must be readable (`inspect.getsource`).
-    - `max_steps`: bound on the iterations of each loop with a run-time trip count;
-        needed for reverse-mode AD through such loops. `None`: unbounded `lax.while_loop`.
-    - `loop_kind`: `"bounded"` (nested scans with checkpoints; forward and reverse mode)
-        or `"checkpointed"` (Equinox's online-checkpointed loop; reverse mode only,
-        less memory for large `max_steps`).
+    - `max_steps`: bound on the iterations of each loop with a run-time trip count, or
+        `None` (unbounded).
+    - `loop_kind`: with `max_steps`, `"bounded"` (nested scans with checkpoints; forward
+        and reverse mode) or `"checkpointed"` (Equinox's checkpointed loop; reverse mode
+        only, less memory for large `max_steps`). `"lax"` (only with `max_steps=None`):
+        always `lax.while_loop` (forward mode anywhere, no reverse mode).
+    - `checkpoints`: for unbounded loops under reverse mode, how many loop states to keep;
+        fewer use less memory and recompute more iterations on the backward pass.
 
     **Returns:** the converted function, called like `fn`.
 
@@ -182,7 +191,7 @@ def autograph(
     appended to under a traced condition, ...).
 
     ```python
-    @ds.autograph(max_steps=100)
+    @ds.autograph
     def newton_sqrt(a):
         x = a
         while jnp.abs(x * x - a) > 1e-12:
@@ -194,15 +203,20 @@ def autograph(
     """
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"`max_steps` must be a positive int or None (got {max_steps!r})")
-    if loop_kind not in ("bounded", "checkpointed"):
-        raise ValueError(f"`loop_kind` must be 'bounded' or 'checkpointed' (got {loop_kind!r})")
+    if loop_kind not in ("bounded", "checkpointed", "lax"):
+        raise ValueError(f"`loop_kind` must be 'bounded', 'checkpointed' or 'lax' (got {loop_kind!r})")
+    if loop_kind == "lax" and max_steps is not None:
+        raise ValueError(f"`loop_kind='lax'` is for unbounded loops: it needs max_steps=None (got {max_steps!r})")
+    if isinstance(checkpoints, bool) or not isinstance(checkpoints, int) or checkpoints < 1:
+        raise ValueError(f"`checkpoints` must be a positive int (got {checkpoints!r})")
     if fn is None:
-        return functools.partial(autograph, max_steps=max_steps, loop_kind=loop_kind)
+        return functools.partial(autograph, max_steps=max_steps, loop_kind=loop_kind, checkpoints=checkpoints)
     if not (inspect.isfunction(fn) or inspect.ismethod(fn)):
         raise TypeError(f"autograph expects a Python function (got {type(fn).__name__})")
 
     converted, returns_at_end = _convert(fn)
-    options = Options(max_steps=max_steps, loop_kind=loop_kind, returns_at_end=returns_at_end)
+    options = Options(max_steps=max_steps, loop_kind=loop_kind, checkpoints=checkpoints,
+                      returns_at_end=returns_at_end)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

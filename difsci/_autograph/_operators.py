@@ -40,6 +40,7 @@ from ._state import (
 class Options:
     max_steps: int | None = None
     loop_kind: str = "bounded"
+    checkpoints: int = 32
     # Names of the (possibly nested) functions whose body ends in `return`/`raise`, so
     # that no path falls off the end, whatever a traced `do_return` flag says.
     returns_at_end: frozenset = frozenset()
@@ -379,21 +380,24 @@ def _trace_body(loop: _LoopSpec, body, get_state, set_state, names, init):
     raise AutographError(f"The types of the variables carried by the {loop.where} do not settle.")
 
 
-def _is_linearizing(values) -> bool:
-    """Best effort: are these values being differentiated in reverse mode right now?
+def _ad_mode(values) -> str | None:
+    """Best effort: which autodiff transforms these values right now?
 
-    Only to replace JAX's later "Reverse-mode differentiation does not work for
-    lax.while_loop" with an error naming the loop and `max_steps`; when this cannot
-    tell (e.g. `grad(jit(f))`), JAX's own error still stops the computation.
+    `"reverse"` if any value is being linearized (`grad`, `vjp`), else `"forward"` if any
+    carries a JVP tangent (`jvp`, `jacfwd`), else None. Values traced by a `jit` that sits
+    inside the transform (`grad(jit(f))`, `jvp(jit(f))`) show no sign of it and give None.
     """
-    stack, seen = list(jax.tree_util.tree_leaves(values)), 0
+    stack, seen, mode = list(jax.tree_util.tree_leaves(values)), 0, None
     while stack and seen < 10_000:
         x, seen = stack.pop(), seen + 1
         if isinstance(x, jax.core.Tracer):
-            if type(x).__name__ == "LinearizeTracer":
-                return True
+            kind = type(x).__name__
+            if kind == "LinearizeTracer":
+                return "reverse"
+            if kind == "JVPTracer":
+                mode = "forward"
             stack.extend(v for v in (getattr(x, "primal", None), getattr(x, "val", None)) if v is not None)
-    return False
+    return mode
 
 
 def _staged_loop(loop: _LoopSpec, test, body, get_state, set_state, names):
@@ -460,12 +464,21 @@ def _staged_loop(loop: _LoopSpec, test, body, get_state, set_state, names):
     if isinstance(loop.length, int):
         k, arrays = eqxi.while_loop(cond_fun, body_fun, carry, max_steps=loop.length, kind="bounded")
     elif options.max_steps is None:
-        if _is_linearizing((carry0, traced.closed.consts, loop.length)):
+        mode = _ad_mode((carry0, traced.closed.consts, loop.length))
+        if options.loop_kind == "lax" and mode == "reverse":
             raise AutographError(
-                f"Reverse-mode differentiation through the {loop.where} needs a bound on "
-                "its iterations: decorate with @autograph(max_steps=N)."
+                f"Reverse-mode differentiation through the {loop.where} does not work with "
+                "loop_kind='lax': use the default loop kind, or @autograph(max_steps=N)."
             )
-        k, arrays = lax.while_loop(cond_fun, body_fun, carry)
+        if options.loop_kind == "lax" or mode == "forward":
+            # Equinox's checkpointed loop is a custom_vjp, which forward mode cannot enter.
+            k, arrays = lax.while_loop(cond_fun, body_fun, carry)
+        else:
+            # Online checkpointing (Stumm & Walther 2010): reverse mode with no bound on the
+            # trip count, in memory for `checkpoints` carries.
+            k, arrays = eqxi.while_loop(
+                cond_fun, body_fun, carry, max_steps=None, kind="checkpointed", checkpoints=options.checkpoints
+            )
     else:
         k, arrays = eqxi.while_loop(cond_fun, body_fun, carry, max_steps=options.max_steps, kind=options.loop_kind)
         exceeded = (k >= options.max_steps) & keep_going(k, arrays)

@@ -271,11 +271,62 @@ def test_max_steps_exceeded_is_reported():
         jax.block_until_ready(ranged(1.0, 5))
 
 
-def test_reverse_mode_without_max_steps_names_the_loop():
-    with pytest.raises(AutographError, match=rf"`while` loop at {THIS_FILE}:\d+.*max_steps"):
-        jax.jit(jax.grad(autograph(newton_sqrt)))(2.0)
+# --- unbounded loops under reverse mode (online checkpointing) --------------------------
+
+
+def drift(x):
+    # About 150 iterations, their number set by x: more than the checkpoints kept.
+    s = x
+    n = 0.0
+    while s < 30.0:
+        s = s + 0.15 + 0.05 * jnp.sin(s * x)
+        n = n + 1.0
+    return s * jnp.cos(0.1 * x) + 0.01 * n
+
+
+@pytest.mark.parametrize("fn, x", [(newton_sqrt, 2.0), (drift, 0.7)])
+def test_unbounded_loop_reverse_mode(fn, x):
+    converted = autograph(fn, checkpoints=4)
+    bounded_grad = jax.jit(jax.grad(autograph(fn, max_steps=512)))
+    bounded = bounded_grad(x)
+    fd = finite_difference_grad(converted, jnp.asarray(x))
+    for grad in (jax.jit(jax.grad(converted)), jax.grad(jax.jit(converted))):
+        assert np.allclose(grad(x), bounded, rtol=1e-10, atol=1e-12)
+    assert np.allclose(bounded, fd, rtol=1e-6, atol=1e-8)
+    if fn is newton_sqrt:
+        return  # vmap of the same loop is checked on drift
+    xs = jnp.array([x, 1.3 * x])
+    batched = jax.jit(jax.vmap(jax.grad(converted)))(xs)
+    assert np.allclose(batched, [bounded_grad(v) for v in xs], rtol=1e-10)
+
+
+def test_unbounded_loop_forward_mode():
+    converted = autograph(drift)
+    want = finite_difference_grad(converted, jnp.asarray(0.7))
+    forward = jax.jit(lambda x: jax.jvp(converted, (x,), (jnp.ones_like(x),))[1])
+    assert np.allclose(forward(0.7), want, rtol=1e-6)
+    assert np.allclose(jax.jit(jax.jacfwd(converted))(0.7), want, rtol=1e-6)
+    lax_kind = autograph(drift, loop_kind="lax")
+    assert np.allclose(jax.jvp(jax.jit(lax_kind), (0.7,), (1.0,))[1], want, rtol=1e-6)
+    assert not np.isclose(jax.jvp(jax.jit(lax_kind), (0.7,), (1.0,))[1], 0.0)
+
+
+def test_lax_loop_kind_reverse_mode_names_the_loop():
+    with pytest.raises(AutographError, match=rf"`while` loop at {THIS_FILE}:\d+.*loop_kind='lax'"):
+        jax.jit(jax.grad(autograph(newton_sqrt, loop_kind="lax")))(2.0)
     # Eagerly the test is concrete at every step, so the loop stays Python and differentiates.
-    assert np.allclose(jax.grad(autograph(newton_sqrt))(2.0), 0.5 / np.sqrt(2.0))
+    assert np.allclose(jax.grad(autograph(newton_sqrt, loop_kind="lax"))(2.0), 0.5 / np.sqrt(2.0))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_bad_checkpoints(bad):
+    with pytest.raises(ValueError, match="`checkpoints` must be a positive int"):
+        autograph(newton_sqrt, checkpoints=bad)
+
+
+def test_lax_loop_kind_needs_unbounded():
+    with pytest.raises(ValueError, match="loop_kind='lax'.*max_steps=None"):
+        autograph(newton_sqrt, max_steps=8, loop_kind="lax")
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True])

@@ -1,0 +1,193 @@
+"""Ten posteriordb posteriors written as difsci models, and their data.
+
+Each model transcribes the Stan program of the same name in posteriordb
+(`posterior_database/models/stan/<model>.stan`, github.com/stan-dev/posteriordb): same
+parameters, priors and likelihood. Stan's implicit priors are kept exactly: a parameter with no
+`~` statement has a flat (improper) prior on its declared support, written here as `flat`; a
+`<lower=0>` parameter with `~ cauchy(0, s)` is half-Cauchy. Transformed parameters that
+posteriordb's reference draws report (`theta`, `f`) are `ds.deterministic` sites.
+
+The data (posteriordb's `posterior_database/data/data/`, BSD-3, see the README beside them) live
+in `shared/data/posteriordb/` next to the repository, or where `DIFSCI_POSTERIORDB_DATA` points.
+"""
+
+import json
+import os
+import pathlib
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+import difsci as ds
+
+_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> pathlib.Path:
+    """The folder of posteriordb's JSON data sets; a clear error when it is missing."""
+    candidates = [pathlib.Path(p) for p in [os.environ.get("DIFSCI_POSTERIORDB_DATA")] if p]
+    candidates += [_ROOT / "shared" / "data" / "posteriordb", _ROOT.parent / "shared" / "data" / "posteriordb"]
+    for path in candidates:
+        if (path / "eight_schools.json").is_file():
+            return path
+    raise FileNotFoundError(
+        "posteriordb data not found in " + ", ".join(map(str, candidates))
+        + "; set DIFSCI_POSTERIORDB_DATA to the folder holding eight_schools.json etc."
+    )
+
+
+def load_data(name: str) -> dict:
+    """Data set `name` (e.g. `"arK"`) as a dict of float64 arrays and Python scalars."""
+    raw = json.loads((data_dir() / f"{name}.json").read_text())
+    return {k: jnp.asarray(v, dtype=jnp.float64) if isinstance(v, list) else v for k, v in raw.items()}
+
+
+def flat(name: str, shape: tuple[int, ...] = (), positive: bool = False) -> jax.Array:
+    """A latent with Stan's implicit flat prior on the reals (or on the positive reals).
+
+    The site is declared with a standard (half-)normal, to give it a support and a start, and
+    `ds.factor` cancels that density exactly, leaving a constant prior.
+    """
+    base = ds.HalfNormal(jnp.ones(shape)) if positive else ds.Normal(jnp.zeros(shape), 1.0)
+    value = ds.sample(name, base)
+    ds.factor(f"{name}_flat_prior", -base.log_prob(value))
+    return value
+
+
+def eight_schools_noncentered(J, y, sigma):
+    theta_trans = ds.sample("theta_trans", ds.Normal(jnp.zeros(J), 1.0))
+    mu = ds.sample("mu", ds.Normal(0.0, 5.0))
+    tau = ds.sample("tau", ds.HalfCauchy(5.0))
+    theta = ds.deterministic("theta", theta_trans * tau + mu)
+    ds.sample("y", ds.Normal(theta, sigma), obs=y)
+
+
+def arK(K, T, y):
+    alpha = ds.sample("alpha", ds.Normal(0.0, 10.0))
+    beta = ds.sample("beta", ds.Normal(jnp.zeros(K), 10.0))
+    sigma = ds.sample("sigma", ds.HalfCauchy(2.5))
+    # Row t - K of `lags` holds y[t-1], ..., y[t-K] (0-based t = K .. T-1).
+    lags = jnp.stack([y[K - k : T - k] for k in range(1, K + 1)], axis=1)
+    ds.sample("y", ds.Normal(alpha + lags @ beta, sigma), obs=y[K:])
+
+
+def arma11(T, y):
+    mu = ds.sample("mu", ds.Normal(0.0, 10.0))
+    phi = ds.sample("phi", ds.Normal(0.0, 2.0))
+    theta = ds.sample("theta", ds.Normal(0.0, 2.0))
+    sigma = ds.sample("sigma", ds.HalfCauchy(2.5))
+    err1 = y[0] - (mu + phi * mu)
+
+    def step(err_prev, t):
+        err = y[t] - (mu + phi * y[t - 1] + theta * err_prev)
+        return err, err
+
+    _, rest = jax.lax.scan(step, err1, jnp.arange(1, T))
+    err = jnp.concatenate([err1[None], rest])
+    ds.sample("err", ds.Normal(jnp.zeros(T), sigma), obs=err)
+
+
+def garch11(T, y, sigma1):
+    mu = flat("mu")
+    alpha0 = flat("alpha0", positive=True)
+    alpha1 = ds.sample("alpha1", ds.Uniform(0.0, 1.0))
+    beta1 = ds.sample("beta1", ds.Uniform(0.0, 1.0 - alpha1))
+    # Stan's bounds alone give a flat joint density on {0 < beta1 < 1 - alpha1}; Uniform's
+    # -log(1 - alpha1) is a prior on alpha1 that Stan does not have, so cancel it.
+    ds.factor("beta1_flat_prior", jnp.log1p(-alpha1))
+
+    def step(sigma_prev, y_prev):
+        sigma = jnp.sqrt(alpha0 + alpha1 * (y_prev - mu) ** 2 + beta1 * sigma_prev**2)
+        return sigma, sigma
+
+    _, rest = jax.lax.scan(step, jnp.asarray(sigma1, y.dtype), y[:-1])
+    sigma = jnp.concatenate([jnp.asarray([sigma1], y.dtype), rest])
+    ds.sample("y", ds.Normal(mu, sigma), obs=y)
+
+
+def _exp_quad_cov(x, alpha, rho):
+    """Stan's `gp_exp_quad_cov`: alpha^2 exp(-(x_i - x_j)^2 / (2 rho^2))."""
+    return alpha**2 * jnp.exp(-((x[:, None] - x[None, :]) ** 2) / (2 * rho**2))
+
+
+def gp_pois_regr(N, x, k):
+    rho = ds.sample("rho", ds.Gamma(25.0, 4.0))
+    alpha = ds.sample("alpha", ds.HalfNormal(2.0))
+    f_tilde = ds.sample("f_tilde", ds.Normal(jnp.zeros(N), 1.0))
+    cov = _exp_quad_cov(x, alpha, rho) + 1e-10 * jnp.eye(N)
+    f = ds.deterministic("f", jnp.linalg.cholesky(cov) @ f_tilde)
+    ds.sample("k", ds.Poisson(jnp.exp(f)), obs=k)
+
+
+def gp_regr(N, x, y):
+    rho = ds.sample("rho", ds.Gamma(25.0, 4.0))
+    alpha = ds.sample("alpha", ds.HalfNormal(2.0))
+    sigma = ds.sample("sigma", ds.HalfNormal(1.0))
+    # As in the Stan program, sigma is added to the diagonal as a variance.
+    cov = _exp_quad_cov(x, alpha, rho) + sigma * jnp.eye(N)
+    ds.sample("y", ds.MultivariateNormal(jnp.zeros(N), scale_tril=jnp.linalg.cholesky(cov)), obs=y)
+
+
+def kidscore_interaction(N, kid_score, mom_iq, mom_hs):
+    beta = flat("beta", (4,))
+    sigma = ds.sample("sigma", ds.HalfCauchy(2.5))
+    mu = beta[0] + beta[1] * mom_hs + beta[2] * mom_iq + beta[3] * mom_hs * mom_iq
+    ds.sample("kid_score", ds.Normal(mu, sigma), obs=kid_score)
+
+
+def kilpisjarvi(N, x, y, pmualpha, psalpha, pmubeta, psbeta):
+    alpha = ds.sample("alpha", ds.Normal(pmualpha, psalpha))
+    beta = ds.sample("beta", ds.Normal(pmubeta, psbeta))
+    sigma = flat("sigma", positive=True)
+    ds.sample("y", ds.Normal(alpha + beta * x, sigma), obs=y)
+
+
+def blr(N, D, X, y):
+    beta = ds.sample("beta", ds.Normal(jnp.zeros(D), 10.0))
+    sigma = ds.sample("sigma", ds.HalfNormal(10.0))
+    ds.sample("y", ds.Normal(X @ beta, sigma), obs=y)
+
+
+def logmesquite_logvas(N, weight, diam1, diam2, canopy_height, total_height, density, group):
+    beta = flat("beta", (7,))
+    sigma = flat("sigma", positive=True)
+    mu = (beta[0] + beta[1] * jnp.log(diam1 * diam2 * canopy_height) + beta[2] * jnp.log(diam1 * diam2)
+          + beta[3] * jnp.log(diam1 / diam2) + beta[4] * jnp.log(total_height) + beta[5] * jnp.log(density)
+          + beta[6] * group)
+    ds.sample("log_weight", ds.Normal(mu, sigma), obs=jnp.log(weight))
+
+
+class Posterior(NamedTuple):
+    """A posteriordb posterior: its difsci model, data set and the data the model takes."""
+
+    model: Callable
+    data: str
+    arguments: tuple[str, ...]
+
+    def model_kwargs(self) -> dict:
+        data = load_data(self.data)
+        return {name: data[name] for name in self.arguments}
+
+
+POSTERIORS = {
+    "eight_schools-eight_schools_noncentered": Posterior(
+        eight_schools_noncentered, "eight_schools", ("J", "y", "sigma")
+    ),
+    "arK-arK": Posterior(arK, "arK", ("K", "T", "y")),
+    "arma-arma11": Posterior(arma11, "arma", ("T", "y")),
+    "garch-garch11": Posterior(garch11, "garch", ("T", "y", "sigma1")),
+    "gp_pois_regr-gp_pois_regr": Posterior(gp_pois_regr, "gp_pois_regr", ("N", "x", "k")),
+    "gp_pois_regr-gp_regr": Posterior(gp_regr, "gp_pois_regr", ("N", "x", "y")),
+    "kidiq-kidscore_interaction": Posterior(kidscore_interaction, "kidiq", ("N", "kid_score", "mom_iq", "mom_hs")),
+    "kilpisjarvi_mod-kilpisjarvi": Posterior(
+        kilpisjarvi, "kilpisjarvi_mod", ("N", "x", "y", "pmualpha", "psalpha", "pmubeta", "psbeta")
+    ),
+    "sblrc-blr": Posterior(blr, "sblrc", ("N", "D", "X", "y")),
+    "mesquite-logmesquite_logvas": Posterior(
+        logmesquite_logvas,
+        "mesquite",
+        ("N", "weight", "diam1", "diam2", "canopy_height", "total_height", "density", "group"),
+    ),
+}
