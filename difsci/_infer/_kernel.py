@@ -74,7 +74,8 @@ def chain_kernel(
     def init(position, value, grad, key) -> ChainState:
         dim = ravel_pytree(position)[0].size
         adapt_init, _ = window_adaptation(dim, dense_mass, target_accept, initial_step_size)
-        return ChainState(position, value, grad, adapt_init(), jnp.asarray(0, jnp.int32), jax.random.key_data(key))
+        adaptation = jax.tree_util.tree_map(jnp.asarray, adapt_init())  # BlackJAX starts some fields as floats
+        return ChainState(position, value, grad, adaptation, jnp.asarray(0, jnp.int32), jax.random.key_data(key))
 
     def step(state: ChainState) -> tuple[ChainState, ChainInfo]:
         dim = ravel_pytree(state.position)[0].size

@@ -6,6 +6,7 @@ Chains are vectorised with `vmap`, and with several devices each device runs its
 independently (`shard_map`), so a slow chain on one device does not hold up the others.
 """
 
+import json
 import os
 import time
 import warnings
@@ -261,6 +262,24 @@ def _run_chains(start, advance, keys, base_key, data, *, num_chains, chain_metho
     return result, compile_seconds, time.perf_counter() - t1
 
 
+def _check_same_run(meta, config, path):
+    if meta.get("config") != config:
+        raise CheckpointError(
+            f"{path} holds a checkpoint of another run (settings {meta.get('config')}, this run {config}); "
+            "use a new `checkpoint_path`, or the key and settings of the saved run")
+
+
+def _saved_metadata(path: Path) -> dict:
+    """The metadata of a checkpoint file, read before compiling anything (it is the JSON line
+    after the header, see `_checkpoint.py`); {} when it cannot be read (the full load explains)."""
+    try:
+        with open(path, "rb") as f:
+            f.readline()
+            return json.loads(f.readline()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 def _run_checkpointed(advance_c, out_info, state, start_gradient, ok, data, *, num_warmup, total, chunk, path, config):
     """Advance chunk by chunk, writing the chain states and the draws so far atomically after
     each chunk; resume from `path` when it holds a checkpoint of the same run."""
@@ -271,10 +290,7 @@ def _run_checkpointed(advance_c, out_info, state, start_gradient, ok, data, *, n
     if path.exists():
         like = {"state": state, "start_gradient": start_gradient, "ok": ok, "out": buffers}
         saved, meta = load_checkpoint(path, like)
-        if meta.get("config") != config:
-            raise CheckpointError(
-                f"{path} holds a checkpoint of another run (settings {meta.get('config')}, this run {config}); "
-                "use a new `checkpoint_path`, or the key and settings of the saved run")
+        _check_same_run(meta, config, path)
         # The chains continue on the devices (and with the sharding) the compiled program expects.
         state = jax.tree_util.tree_map(lambda new, old: jax.device_put(new, old.sharding), saved["state"], state)
         buffers, done = saved["out"], int(meta["done"])
@@ -368,6 +384,10 @@ def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_
               "target_accept": float(target_accept), "max_tree_depth": max_tree_depth,
               "num_integration_steps": num_integration_steps, "dense_mass": bool(dense_mass),
               "key": np.asarray(jax.random.key_data(key)).tolist()}
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        meta = _saved_metadata(Path(checkpoint_path))
+        if meta:  # another run's file is refused now, not after minutes of compiling
+            _check_same_run(meta, config, Path(checkpoint_path))
     blocks = _num_chain_blocks(num_chains, chain_method)
     with CompiledProgress(total, blocks, f"{kernel} ({num_chains} chains)", progress_bar) as progress:
         start, advance = _chain_programs(
