@@ -35,7 +35,7 @@ from ._density import (
 )
 from ._diagnostics import summary as _summary
 from ._diagnostics import format_summary
-from ._health import MAX_START_GRADIENT, Finding, diagnose, warn_unhealthy
+from ._health import MAX_START_GRADIENT, ChainHealthWarning, Finding, diagnose, warn_unhealthy
 from ._progress import CompiledProgress
 
 
@@ -118,7 +118,7 @@ class MCMCResult(eqx.Module):
 
 def _find_start(log_density, key, base, scale, index, max_tries, jitter):
     """A start for one chain: (start, its log density, its gradient, |gradient| x `scale` there,
-    whether its density and gradient are finite).
+    whether its density and gradient are finite, whether it is the first candidate).
 
     Candidates: `base` (a prior median or the user's `init_params`) for chain 0 and, jittered
     uniformly by +-`jitter` in unconstrained space, for the other chains; then uniform(-2, 2)
@@ -154,21 +154,21 @@ def _find_start(log_density, key, base, scale, index, max_tries, jitter):
         value, grad, size, _ = evaluate(u)
         better = size < best[1]
         pick = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), new, old)  # noqa: E731
-        return (attempt + 1, *pick((u, size, value, grad), best))
+        return (attempt + 1, *pick((u, size, value, grad, attempt), best))
 
     # One traced gradient (inside the loop) serves the search and the sampler's first state.
     first = candidate(0)
     zeros = jax.tree_util.tree_map(jnp.zeros_like, first)
-    init = (jnp.asarray(0), first, jnp.asarray(jnp.inf, float), jnp.asarray(-jnp.inf, float), zeros)
-    _, u0, size, value, grad = jax.lax.while_loop(cond, body, init)
-    return u0, value, grad, size, jnp.isfinite(size)
+    init = (jnp.asarray(0), first, jnp.asarray(jnp.inf, float), jnp.asarray(-jnp.inf, float), zeros, jnp.asarray(-1))
+    _, u0, size, value, grad, chosen = jax.lax.while_loop(cond, body, init)
+    return u0, value, grad, size, jnp.isfinite(size), chosen == 0
 
 
 def _chain_programs(make, *, kind, num_warmup, num_samples, target_accept, max_tree_depth, num_integration_steps,
                     dense_mass, progress, jitter, max_init_tries, chunk, discard):
     """`(start, advance)` for one chain, on the pure kernel of `_kernel.py`.
 
-    `start(key, index, base_key, data) -> (ChainState, start_gradient, ok)` finds a start;
+    `start(key, index, base_key, data) -> (ChainState, start_gradient, ok, from_base)` finds a start;
     `advance(state, data) -> (state, (samples, draws, ChainInfo))` runs `chunk` iterations and
     returns their draws (the first `discard` left out) on the support (`samples`) and in the
     sampler's coordinates (`draws`).
@@ -181,10 +181,10 @@ def _chain_programs(make, *, kind, num_warmup, num_samples, target_accept, max_t
         # (XLA would spend its compile time folding them).
         log_density, base_fn, scale_fn, _ = make(data)
         init_key, key = jax.random.split(key)
-        u0, value, grad, start_gradient, ok = _find_start(log_density, init_key, base_fn(base_key),
+        u0, value, grad, start_gradient, ok, from_base = _find_start(log_density, init_key, base_fn(base_key),
                                                           scale_fn(base_key), index, max_init_tries, jitter)
         init, _ = chain_kernel(log_density, **options)
-        return init(u0, value, grad, key), start_gradient, ok
+        return init(u0, value, grad, key), start_gradient, ok, from_base
 
     def advance(state, data):
         log_density, _, _, transform = make(data)
@@ -244,7 +244,7 @@ def _run_chains(start, advance, keys, base_key, data, *, num_chains, chain_metho
     t0 = time.perf_counter()
     start_c, _ = _compile(_over_chains(start, 2, 2, num_chains, chain_method), keys, jnp.arange(num_chains),
                           base_key, data)
-    state, start_gradient, ok = start_c(keys, jnp.arange(num_chains), base_key, data)
+    state, start_gradient, ok, from_base = start_c(keys, jnp.arange(num_chains), base_key, data)
     _check_started(ok, max_init_tries, caller)
     advance_c, out_info = _compile(_over_chains(advance, 1, 1, num_chains, chain_method), state, data)
     compile_seconds = time.perf_counter() - t0
@@ -258,7 +258,8 @@ def _run_chains(start, advance, keys, base_key, data, *, num_chains, chain_metho
     samples, draws, info = out
     stats = (info.log_density, info.is_divergent, info.tree_depth, info.num_integration_steps,
              info.acceptance_rate, info.energy)
-    result = (samples, draws, stats, state.adaptation.step_size, state.adaptation.inverse_mass_matrix, start_gradient)
+    result = (samples, draws, stats, state.adaptation.step_size, state.adaptation.inverse_mass_matrix, start_gradient,
+              from_base)
     return result, compile_seconds, time.perf_counter() - t1
 
 
@@ -349,12 +350,23 @@ def sample_log_density(
     guarded = lambda u: jnp.where(jnp.isfinite(v := log_density(u)), v, -jnp.inf)  # noqa: E731
     unit = jax.tree_util.tree_map(jnp.ones_like, init_u)  # no prior: unconstrained coordinates are the scale
     make = lambda data: (guarded, lambda k: init_u, lambda k: unit, lambda u: {"position": u})  # noqa: E731
-    (samples, draws, stats, step_size, imm, start_gradient), *seconds = _sample(
+    (samples, draws, stats, step_size, imm, start_gradient, from_base), *seconds = _sample(
         make, (), key, jitter=0.0, max_init_tries=max_init_tries, kernel=kernel, num_warmup=num_warmup, num_samples=num_samples,
         num_chains=num_chains, target_accept=target_accept, max_tree_depth=max_tree_depth,
         num_integration_steps=num_integration_steps, dense_mass=dense_mass, chain_method=chain_method,
         progress_bar=progress_bar, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
+    _warn_start_replaced(from_base, "`initial_position`", caller, stacklevel=3)
     return _result(samples, draws, stats, step_size, imm, start_gradient, seconds, caller, kernel, max_tree_depth)
+
+
+def _warn_start_replaced(from_base, what, caller, stacklevel):
+    replaced = np.flatnonzero(~np.asarray(from_base)).tolist()
+    if replaced:
+        warnings.warn(
+            f"{caller}: chains {replaced} did not start at {what}: there the log density or its gradient is not "
+            f"finite, or |gradient| x prior scale exceeds {MAX_START_GRADIENT:g} (a chain started there adapts a "
+            "tiny step size and barely moves), so they started from uniform(-2, 2) points in unconstrained space. "
+            "Pass a start where the density is well behaved", ChainHealthWarning, stacklevel=stacklevel)
 
 
 def _check_started(ok, max_tries, caller):
@@ -460,9 +472,11 @@ def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
 
         return (unconstrained_log_density(model, a, kw), base_fn, scale_fn, lambda u: constrain(model, u, a, kw))
 
-    (samples, draws, stats, step_size, imm, start_gradient), *seconds = _sample(
+    (samples, draws, stats, step_size, imm, start_gradient, from_base), *seconds = _sample(
         make, data, run_key, jitter=0.0 if init_params is not None else 1.0, max_init_tries=max_init_tries,
         kernel=kind, **options)
+    if init_params is not None:
+        _warn_start_replaced(from_base, "`init_params`", caller, stacklevel=4)
     return _result(samples, draws, stats, step_size, imm, start_gradient, seconds, caller, kind,
                    options["max_tree_depth"])
 
