@@ -1,9 +1,11 @@
 """NUTS and HMC over any model function or log density, on BlackJAX kernels.
 
 Each chain runs Stan-style window adaptation (step size by dual averaging, diagonal or dense
-inverse mass matrix from Welford windows) and then samples, all in one compiled program.
-Chains are vectorised with `vmap`, and with several devices each device runs its own chains
-independently (`shard_map`), so a slow chain on one device does not hold up the others.
+inverse mass matrix from Welford windows) and then samples, through one pure `init`/`step`
+pair (`_kernel.py`), so a run can stop after any iteration and resume exactly from a
+checkpoint. Chains are vectorised with `vmap`, and with several devices each device runs its
+own chains independently (`shard_map`), so a slow chain on one device does not hold up the
+others. After sampling, chain-health checks (`_health.py`) warn about runs not to be trusted.
 """
 
 import json
