@@ -182,7 +182,8 @@ def check_latent_values(model: Callable, values: Mapping[str, Any], sites: Mappi
     described: dict[str, str] = {}
 
     def inside(k):
-        rvs = trace(substitute(model, values), k)(*args, **(kwargs or {}))
+        with checks_as_values():  # only the supports are asked about here; the sampler scores the rest
+            rvs = trace(substitute(model, values), k)(*args, **(kwargs or {}))
         for n, rv in rvs.items():  # recorded while tracing: names only, no values
             described[n] = f"{type(rv.dist).__name__} (support {type(rv.dist.support).__name__})"
         return {n: jnp.all(rv.dist.support.check(rv.value)) & jnp.all(jnp.isfinite(rv.value))
