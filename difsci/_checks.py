@@ -2,44 +2,56 @@
 
 Concrete values fail fast with a `ValueError`; traced values go through
 `eqx.error_if`, which raises at run time with the same message.
+
+A log density for a sampler must turn a failed check into -inf (a simulator that fails for one
+proposal rejects that proposal) rather than end the run. `checks_as_values` does that for the
+checks made by the code its caller traces directly, and for nothing else: a check inside a
+function that code jits, vmaps or differentiates separately belongs to another trace and keeps
+raising, so no cached trace anywhere loses its checks.
 """
 
 import contextlib
-import threading
+from collections.abc import Iterator
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import equinox as eqx
+from jax.extend.core import get_opaque_trace_state
 from jaxtyping import Array, ArrayLike, Bool
+
+
+class _Collector:
+    def __init__(self):
+        self.trace = get_opaque_trace_state(convention="difsci")
+        self.flags: list[Array] = []
+
+    def passed(self) -> Bool[Array, ""]:
+        return jnp.all(jnp.stack(self.flags)) if self.flags else jnp.asarray(True)
+
+
+_collectors: list[_Collector] = []  # innermost last; each answers only for its own trace
+
+
+@contextlib.contextmanager
+def checks_as_values() -> Iterator[_Collector]:
+    """Within the block, a traced check made at the block's own trace level returns its value
+    unchecked and records its verdict; `collector.passed()` is True when every one held.
+
+    Used by samplers' densities (score -inf when a check fails). Concrete values still raise,
+    and so does every check traced at another level (a function jitted inside the block).
+    """
+    collector = _Collector()
+    _collectors.append(collector)
+    try:
+        yield collector
+    finally:
+        _collectors.remove(collector)
 
 
 def is_traced(x) -> bool:
     """True when `x` (or any leaf of it) is a JAX tracer, i.e. we are inside a transform."""
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
-
-
-class _TracedChecks(threading.local):
-    enabled = True
-
-
-_traced_checks = _TracedChecks()
-
-
-@contextlib.contextmanager
-def traced_checks_disabled():
-    """Within this block, checks on traced values are skipped (concrete values still raise).
-
-    Samplers and optimisers trace a model's density with it: a proposal in a bad corner of
-    parameter space (a scale underflowing to 0) must give a log density of -inf, which
-    rejects the proposal, not a run-time error that ends the whole run.
-    """
-    previous = _traced_checks.enabled
-    _traced_checks.enabled = False
-    try:
-        yield
-    finally:
-        _traced_checks.enabled = previous
 
 
 def _describe(value) -> str:
@@ -57,7 +69,8 @@ def check(value: ArrayLike, ok: Bool[ArrayLike, "..."], message: str) -> Array:
     """
     value = jnp.asarray(value)
     if is_traced(value) or is_traced(ok):
-        if not _traced_checks.enabled:
+        if _collectors and _collectors[-1].trace == get_opaque_trace_state(convention="difsci"):
+            _collectors[-1].flags.append(jnp.all(ok))
             return value
         return eqx.error_if(value, jnp.logical_not(jnp.all(ok)), message)
     if not bool(np.all(np.asarray(ok))):

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import checks_as_values
+from .._constraints import Interval
 from .._handlers import _Handler, _run, trace
 
 
@@ -62,14 +64,32 @@ def latent_sites(model: Callable, key: PRNGKeyArray, args=(), kwargs=None, *, ca
     return found
 
 
+def _interior(support, x):
+    """Where `x` lies strictly inside `support` and is finite (shaped like the support's batch)."""
+    ok = support.check(x)
+    if isinstance(support, Interval):  # closed in `check`; the endpoints are limits, not values
+        ok = ok & (x > support.low) & (x < support.high)
+    finite = jnp.isfinite(x)
+    if support.event_dim:
+        finite = jnp.all(finite, axis=tuple(range(-support.event_dim, 0)))
+    return ok & finite
+
+
 class _Unconstrained(_Handler):
-    """Sets each latent site from unconstrained coordinates; sums log p and log|J|."""
+    """Sets each latent site from unconstrained coordinates; sums log p and log|J|.
+
+    The model only ever sees valid values, so the checks its distributions make never fire
+    for a sampler's proposal: a non-finite coordinate, or one whose constrained value leaves
+    the open support (a scale exp(u) underflowing to 0), is replaced by the bijection's image of
+    0 and marks the point invalid (`valid`), which the density scores -inf.
+    """
 
     def __init__(self, u: Mapping[str, Array]):
         self.u = u
         self.values: dict[str, Array] = {}
         self.log_prob = 0.0
         self.log_det = 0.0
+        self.valid = jnp.asarray(True)
 
     def process(self, msg):
         if msg.deterministic:
@@ -80,8 +100,14 @@ class _Unconstrained(_Handler):
         if msg.name not in self.u:
             raise ValueError(f"no unconstrained value for latent site {msg.name!r} (have {sorted(self.u)})")
         support = msg.dist.support
-        u = self.u[msg.name]
-        msg.value = support.from_unconstrained(u)
+        u = jnp.asarray(self.u[msg.name])
+        finite = jnp.isfinite(u)
+        u = jnp.where(finite, u, 0.0)
+        x = support.from_unconstrained(u)
+        ok = _interior(support, x)
+        safe = support.from_unconstrained(jnp.zeros_like(u))
+        msg.value = jnp.where(jnp.reshape(ok, jnp.shape(ok) + (1,) * support.event_dim), x, safe)
+        self.valid = self.valid & jnp.all(finite) & jnp.all(ok)
         self.values[msg.name] = msg.value
         self.log_det = self.log_det + jnp.sum(support.log_abs_det_jacobian(u))
 
@@ -104,15 +130,19 @@ def unconstrained_log_density(
     """`fn(u) -> log p(constrain(u), data) + log|J|`, with -inf wherever that is not finite.
 
     A non-finite value (a simulator whose solve failed, an overflow in a corner of parameter
-    space) becomes -inf, which HMC/NUTS treat as a divergent, rejected proposal.
+    space) becomes -inf, which HMC/NUTS treat as a divergent, rejected proposal; so does a
+    coordinate that is not finite or maps outside its site's open support (the model never sees
+    it, but a valid stand-in), and a failed check made by the model's own code (a distribution
+    given a failed simulation's NaN); see `checks_as_values`.
     """
     kwargs = kwargs or {}
 
     def log_density(u):
         handler = _Unconstrained(u)
-        _run(handler, model, args, kwargs)
+        with checks_as_values() as checks:
+            _run(handler, model, args, kwargs)
         value = handler.log_prob + handler.log_det
-        return jnp.where(jnp.isfinite(value), value, -jnp.inf)
+        return jnp.where(handler.valid & checks.passed() & jnp.isfinite(value), value, -jnp.inf)
 
     return log_density
 
@@ -136,3 +166,31 @@ def prior_draws_unconstrained(model: Callable, key: PRNGKeyArray, num: int, args
         return {n: rv.dist.support.to_unconstrained(rv.value) for n, rv in rvs.items() if not rv.observed}
 
     return jax.vmap(one)(jax.random.split(key, num))
+
+
+def check_latent_values(model: Callable, values: Mapping[str, Any], sites: Mapping[str, LatentSite], key: PRNGKeyArray,
+                        args=(), kwargs=None, *, caller: str, what: str) -> None:
+    """Raise a `ValueError` naming the site when a value in `values` (e.g. `init_params`) has another
+    shape than its latent site or lies outside the support of the site's distribution."""
+    from .._handlers import substitute
+
+    for name, site in sites.items():
+        if name in values and tuple(jnp.shape(values[name])) != site.shape:
+            raise ValueError(f"{caller}: `{what}[{name!r}]` has shape {tuple(jnp.shape(values[name]))}, but latent "
+                             f"site {name!r} has shape {site.shape}")
+
+    described: dict[str, str] = {}
+
+    def inside(k):
+        with checks_as_values():  # only the supports are asked about here; the sampler scores the rest
+            rvs = trace(substitute(model, values), k)(*args, **(kwargs or {}))
+        for n, rv in rvs.items():  # recorded while tracing: names only, no values
+            described[n] = f"{type(rv.dist).__name__} (support {type(rv.dist.support).__name__})"
+        return {n: jnp.all(rv.dist.support.check(rv.value)) & jnp.all(jnp.isfinite(rv.value))
+                for n, rv in rvs.items() if n in values and not rv.observed}
+
+    for name, ok in jax.jit(inside)(key).items():
+        if not bool(ok):
+            raise ValueError(
+                f"{caller}: `{what}[{name!r}]` = {values[name]!r} is outside the support of latent site {name!r}, "
+                f"a {described[name]}, or is not finite: pass a value inside the support")

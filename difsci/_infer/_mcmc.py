@@ -1,13 +1,18 @@
 """NUTS and HMC over any model function or log density, on BlackJAX kernels.
 
 Each chain runs Stan-style window adaptation (step size by dual averaging, diagonal or dense
-inverse mass matrix from Welford windows) and then samples, all in one compiled program.
-Chains are vectorised with `vmap`, and with several devices each device runs its own chains
-independently (`shard_map`), so a slow chain on one device does not hold up the others.
+inverse mass matrix from Welford windows) and then samples, through one pure `init`/`step`
+pair (`_kernel.py`), so a run can stop after any iteration and resume exactly from a
+checkpoint. Chains are vectorised with `vmap`, and with several devices each device runs its
+own chains independently (`shard_map`), so a slow chain on one device does not hold up the
+others. After sampling, chain-health checks (`_health.py`) warn about runs not to be trusted.
 """
 
+import json
+import os
 import time
 import warnings
+from pathlib import Path
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -18,12 +23,12 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
-from .._checks import traced_checks_disabled
+from .._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .._devices import BATCH_AXIS, batch_mesh
-from jax.flatten_util import ravel_pytree
 
-from ._adaptation import SAMPLING, schedule, window_adaptation
+from ._kernel import chain_kernel
 from ._density import (
+    check_latent_values,
     constrain,
     latent_sites,
     prior_draws_unconstrained,
@@ -32,6 +37,7 @@ from ._density import (
 )
 from ._diagnostics import summary as _summary
 from ._diagnostics import format_summary
+from ._health import MAX_START_GRADIENT, ChainHealthWarning, Finding, diagnose, warn_unhealthy
 from ._progress import CompiledProgress
 
 
@@ -40,8 +46,9 @@ class MCMCResult(eqx.Module):
 
     `samples[name]` has shape `(chains, draws, *site_shape)` on the site's support;
     `unconstrained` holds the sampler's own coordinates. Statistics are `(chains, draws)`
-    except `step_size` `(chains,)` and `inverse_mass_matrix` `(chains, dim)` or
-    `(chains, dim, dim)`.
+    except `step_size` `(chains,)`, `start_gradient` `(chains,)` (|gradient| x prior scale at
+    each chain's start) and `inverse_mass_matrix` `(chains, dim)` or `(chains, dim, dim)`.
+    `diagnose()` lists chain-health problems.
     """
 
     samples: dict[str, Array]
@@ -54,6 +61,9 @@ class MCMCResult(eqx.Module):
     energy: Float[Array, "chains draws"]
     step_size: Float[Array, " chains"]
     inverse_mass_matrix: Array
+    start_gradient: Float[Array, " chains"] | None = None
+    kernel: str = eqx.field(static=True, default="nuts")
+    max_tree_depth: int = eqx.field(static=True, default=10)
     compile_seconds: float = eqx.field(static=True, default=float("nan"))
     sample_seconds: float = eqx.field(static=True, default=float("nan"))
 
@@ -68,6 +78,12 @@ class MCMCResult(eqx.Module):
     @property
     def num_divergences(self) -> int:
         return int(np.sum(np.asarray(self.divergences)))
+
+    def diagnose(self) -> tuple[Finding, ...]:
+        """Chain-health problems as data: each `Finding` names its kind, the chains, the value and
+        what to do. The run warned (`ChainHealthWarning`) with the same findings. Empty: healthy."""
+        return diagnose(self.samples, self.unconstrained, self.step_size, self.tree_depth, kernel=self.kernel,
+                        max_tree_depth=self.max_tree_depth, start_gradient=self.start_gradient)
 
     def summary(self, prob: float = 0.9) -> dict[str, dict[str, np.ndarray]]:
         """Per site: mean, sd, the central `prob` interval, median, split R-hat and bulk ESS.
@@ -102,13 +118,15 @@ class MCMCResult(eqx.Module):
         )
 
 
-def _find_start(log_density, key, base, index, max_tries, jitter):
-    """The first candidate start with a finite log density and gradient: (start, its log density,
-    its gradient, whether one was found).
+def _find_start(log_density, key, base, scale, index, max_tries, jitter):
+    """A start for one chain: (start, its log density, its gradient, |gradient| x `scale` there,
+    whether its density and gradient are finite, whether it is the first candidate).
 
     Candidates: `base` (a prior median or the user's `init_params`) for chain 0 and, jittered
     uniformly by +-`jitter` in unconstrained space, for the other chains; then uniform(-2, 2)
-    points (Stan's default), up to `max_tries` in all.
+    points (Stan's default), up to `max_tries` in all. A candidate is taken when its density and
+    gradient are finite and its gradient times the prior `scale` is at most `MAX_START_GRADIENT`;
+    if none is, the finite candidate with the smallest such gradient (the run then warns).
     """
     leaves, treedef = jax.tree_util.tree_flatten(base)
 
@@ -123,74 +141,67 @@ def _find_start(log_density, key, base, index, max_tries, jitter):
 
     def evaluate(u):
         value, grad = jax.value_and_grad(log_density)(u)
-        finite = [jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grad)]
-        return value, grad, jnp.isfinite(value) & jnp.all(jnp.stack(finite))
+        scaled = jax.tree_util.tree_map(lambda g, s: jnp.max(jnp.abs(g * s), initial=0.0), grad, scale)
+        size = jnp.max(jnp.stack(jax.tree_util.tree_leaves(scaled)))
+        finite = jnp.isfinite(value) & jnp.isfinite(size)
+        return value, grad, jnp.where(finite, size, jnp.inf), finite
 
     def cond(carry):
-        attempt, *_, ok = carry
-        return (~ok) & (attempt < max_tries)
+        attempt, _, size = carry[:3]
+        return (size > MAX_START_GRADIENT) & (attempt < max_tries)
 
     def body(carry):
-        attempt = carry[0]
+        attempt, best = carry[0], carry[1:]
         u = candidate(attempt)
-        return (attempt + 1, u, *evaluate(u))
+        value, grad, size, _ = evaluate(u)
+        better = size < best[1]
+        pick = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), new, old)  # noqa: E731
+        return (attempt + 1, *pick((u, size, value, grad, attempt), best))
 
     # One traced gradient (inside the loop) serves the search and the sampler's first state.
     first = candidate(0)
     zeros = jax.tree_util.tree_map(jnp.zeros_like, first)
-    init = (jnp.asarray(0), first, jnp.asarray(-jnp.inf, float), zeros, jnp.asarray(False))
-    _, u0, value, grad, ok = jax.lax.while_loop(cond, body, init)
-    return u0, value, grad, ok
+    init = (jnp.asarray(0), first, jnp.asarray(jnp.inf, float), jnp.asarray(-jnp.inf, float), zeros, jnp.asarray(-1))
+    _, u0, size, value, grad, chosen = jax.lax.while_loop(cond, body, init)
+    return u0, value, grad, size, jnp.isfinite(size), chosen == 0
 
 
-def _chain_runner(make, *, kind, num_warmup, num_samples, target_accept, max_tree_depth,
-                  num_integration_steps, dense_mass, progress, initial_step_size, jitter, max_init_tries):
-    """`run(key, index, base_key) -> (samples, draws, stats, step_size, inverse_mass_matrix, ok)`
-    for one chain: find a valid start, warm up, sample, map the draws with `transform`."""
-    # Imported here, not at the top: importing blackjax starts JAX's backends, and
-    # `import difsci` must not (ds.set_host_device_count has to run before that).
-    import blackjax
+def _chain_programs(make, *, kind, num_warmup, num_samples, target_accept, max_tree_depth, num_integration_steps,
+                    dense_mass, progress, jitter, max_init_tries, chunk, discard):
+    """`(start, advance)` for one chain, on the pure kernel of `_kernel.py`.
 
-    if kind == "nuts":
-        kernel = blackjax.nuts.build_kernel()
-        extra = {"max_num_doublings": max_tree_depth}
-    else:
-        kernel = blackjax.hmc.build_kernel()
-        extra = {"num_integration_steps": num_integration_steps}
-    state_type = blackjax.mcmc.hmc.HMCState  # (position, logdensity, logdensity_grad), for both kernels
-    stages = schedule(num_warmup, num_samples)
-    every = max(1, (num_warmup + num_samples) // 100)
+    `start(key, index, base_key, data) -> (ChainState, start_gradient, ok, from_base)` finds a start;
+    `advance(state, data) -> (state, (samples, draws, ChainInfo))` runs `chunk` iterations and
+    returns their draws (the first `discard` left out) on the support (`samples`) and in the
+    sampler's coordinates (`draws`).
+    """
+    options = dict(kind=kind, num_warmup=num_warmup, num_samples=num_samples, target_accept=target_accept,
+                   max_tree_depth=max_tree_depth, num_integration_steps=num_integration_steps, dense_mass=dense_mass)
 
-    def run(key, index, base_key, data):
+    def start(key, index, base_key, data):
         # The model's data arrive as program inputs, not constants baked into the program
         # (XLA would spend its compile time folding them).
-        log_density, base_fn, transform = make(data)
+        log_density, base_fn, scale_fn, _ = make(data)
         init_key, key = jax.random.split(key)
-        u0, value, grad, ok = _find_start(log_density, init_key, base_fn(base_key), index, max_init_tries, jitter)
-        dim = ravel_pytree(u0)[0].size
-        adapt_init, adapt_update = window_adaptation(dim, dense_mass, target_accept, initial_step_size)
+        u0, value, grad, start_gradient, ok, from_base = _find_start(log_density, init_key, base_fn(base_key),
+                                                          scale_fn(base_key), index, max_init_tries, jitter)
+        init, _ = chain_kernel(log_density, **options)
+        return init(u0, value, grad, key), start_gradient, ok, from_base
 
-        def one_step(carry, xs):
-            state, adapt = carry
-            step, k, (stage, window_end) = xs
-            state, info = kernel(k, state, log_density, adapt.step_size, adapt.inverse_mass_matrix, **extra)
-            adapt = adapt_update(adapt, stage, window_end, state.position, info.acceptance_rate,
-                                 step == num_warmup - 1)
-            progress.report(step, stage == SAMPLING, every)
-            depth = info.num_trajectory_expansions if kind == "nuts" else jnp.zeros((), jnp.int32)
-            stats = (state.logdensity, info.is_divergent, depth, info.num_integration_steps,
-                     info.acceptance_rate, info.energy)
-            return (state, adapt), (state.position, stats)
+    def advance(state, data):
+        log_density, _, _, transform = make(data)
+        _, step = chain_kernel(log_density, **options, progress=progress)
 
-        total = num_warmup + num_samples
-        xs = (jnp.arange(total), jax.random.split(key, total), (stages[:, 0], stages[:, 1].astype(bool)))
-        (_, adapt), (draws, stats) = jax.lax.scan(one_step, (state_type(u0, value, grad), adapt_init()), xs)
-        keep = lambda x: x[num_warmup:]  # noqa: E731
-        draws = jax.tree_util.tree_map(keep, draws)
-        return (jax.vmap(transform)(draws), draws, jax.tree_util.tree_map(keep, stats), adapt.step_size,
-                adapt.inverse_mass_matrix, ok)
+        def body(s, _):
+            s, info = step(s)
+            return s, (s.position, info)
 
-    return run
+        state, (draws, info) = jax.lax.scan(body, state, None, length=chunk)
+        keep = lambda x: x[discard:]  # noqa: E731
+        draws, info = jax.tree_util.tree_map(keep, draws), jax.tree_util.tree_map(keep, info)
+        return state, (jax.vmap(transform)(draws), draws, info)
+
+    return start, advance
 
 
 def _num_chain_blocks(num_chains: int, chain_method: str) -> int:
@@ -201,31 +212,104 @@ def _num_chain_blocks(num_chains: int, chain_method: str) -> int:
     return n
 
 
-def _run_chains(run, keys, base_key, data, num_chains: int, chain_method: str):
-    """Compile and run all chains; returns (outputs, compile seconds, run seconds)."""
+def _over_chains(fn, num_mapped: int, num_shared: int, num_chains: int, chain_method: str):
+    """`fn` of one chain as a jitted function of all chains: its first `num_mapped` arguments
+    have a leading chain axis, the other `num_shared` are the same for every chain."""
     blocks = _num_chain_blocks(num_chains, chain_method)
     if blocks == num_chains and blocks > 1:
         # One chain per device: no vmap at all, so nothing waits for a batch-mate's longer
         # trajectory, and there is no batching pass to trace or batched loop to compile.
-        def program(keys, index, base_key, data):
-            out = run(keys[0], index[0], base_key, data)
-            return jax.tree_util.tree_map(lambda x: x[None], out)
+        def program(*args):
+            mapped = [jax.tree_util.tree_map(lambda x: x[0], a) for a in args[:num_mapped]]
+            return jax.tree_util.tree_map(lambda x: x[None], fn(*mapped, *args[num_mapped:]))
     else:
-        program = jax.vmap(run, in_axes=(0, 0, None, None))
+        program = jax.vmap(fn, in_axes=(0,) * num_mapped + (None,) * num_shared)
     if blocks > 1:
         # One block of chains per device, each device looping on its own.
-        program = jax.shard_map(program, mesh=batch_mesh(), in_specs=(P(BATCH_AXIS), P(BATCH_AXIS), P(), P()),
+        program = jax.shard_map(program, mesh=batch_mesh(), in_specs=(P(BATCH_AXIS),) * num_mapped + (P(),) * num_shared,
                                 out_specs=P(BATCH_AXIS), check_vma=False)
-    index = jnp.arange(num_chains)
-    start = time.perf_counter()
+    return jax.jit(program)
+
+
+def _compile(program, *args):
     # On CPU, LLVM's level-1 optimisation compiles the sampler ~30 % faster than the default
     # with no measurable change in sampling speed (small ops inside control flow dominate).
     options = {"xla_backend_optimization_level": 1} if jax.default_backend() == "cpu" else None
-    with traced_checks_disabled():
-        compiled = jax.jit(program).lower(keys, index, base_key, data).compile(options)
-    compiled_at = time.perf_counter()
-    out = jax.block_until_ready(compiled(keys, index, base_key, data))
-    return out, compiled_at - start, time.perf_counter() - compiled_at
+    lowered = program.lower(*args)
+    return lowered.compile(options), lowered.out_info
+
+
+def _run_chains(start, advance, keys, base_key, data, *, num_chains, chain_method, num_warmup, total, chunk,
+                checkpoint_path, config, caller, max_init_tries):
+    """Compile and run all chains, in chunks of `chunk` iterations with a checkpoint after each
+    when `checkpoint_path` is given; returns (outputs, compile seconds, run seconds)."""
+    t0 = time.perf_counter()
+    start_c, _ = _compile(_over_chains(start, 2, 2, num_chains, chain_method), keys, jnp.arange(num_chains),
+                          base_key, data)
+    state, start_gradient, ok, from_base = start_c(keys, jnp.arange(num_chains), base_key, data)
+    _check_started(ok, max_init_tries, caller)
+    advance_c, out_info = _compile(_over_chains(advance, 1, 1, num_chains, chain_method), state, data)
+    compile_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    if checkpoint_path is None:  # one chunk: the whole run, warm-up draws already left out
+        state, out = advance_c(state, data)
+        out = jax.block_until_ready(out)
+    else:
+        state, out = _run_checkpointed(advance_c, out_info[1], state, start_gradient, ok, data, num_warmup=num_warmup,
+                                       total=total, chunk=chunk, path=Path(checkpoint_path), config=config)
+    samples, draws, info = out
+    stats = (info.log_density, info.is_divergent, info.tree_depth, info.num_integration_steps,
+             info.acceptance_rate, info.energy)
+    result = (samples, draws, stats, state.adaptation.step_size, state.adaptation.inverse_mass_matrix, start_gradient,
+              from_base)
+    return result, compile_seconds, time.perf_counter() - t1
+
+
+def _check_same_run(meta, config, path):
+    if meta.get("config") != config:
+        raise CheckpointError(
+            f"{path} holds a checkpoint of another run (settings {meta.get('config')}, this run {config}); "
+            "use a new `checkpoint_path`, or the key and settings of the saved run")
+
+
+def _saved_metadata(path: Path) -> dict:
+    """The metadata of a checkpoint file, read before compiling anything (it is the JSON line
+    after the header, see `_checkpoint.py`); {} when it cannot be read (the full load explains)."""
+    try:
+        with open(path, "rb") as f:
+            f.readline()
+            return json.loads(f.readline()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _run_checkpointed(advance_c, out_info, state, start_gradient, ok, data, *, num_warmup, total, chunk, path, config):
+    """Advance chunk by chunk, writing the chain states and the draws so far atomically after
+    each chunk; resume from `path` when it holds a checkpoint of the same run."""
+    num_samples = total - num_warmup
+    buffers = jax.tree_util.tree_map(
+        lambda x: np.zeros((x.shape[0], num_samples) + tuple(x.shape[2:]), x.dtype), out_info)
+    done = 0
+    if path.exists():
+        like = {"state": state, "start_gradient": start_gradient, "ok": ok, "out": buffers}
+        saved, meta = load_checkpoint(path, like)
+        _check_same_run(meta, config, path)
+        # The chains continue on the devices (and with the sharding) the compiled program expects.
+        state = jax.tree_util.tree_map(lambda new, old: jax.device_put(new, old.sharding), saved["state"], state)
+        buffers, done = saved["out"], int(meta["done"])
+    while done < total:
+        state, out = advance_c(state, data)
+        lo, hi = max(done, num_warmup), min(done + chunk, total)
+        if hi > lo:
+            def store(buffer, x):
+                buffer[:, lo - num_warmup:hi - num_warmup] = np.asarray(x)[:, lo - done:hi - done]
+                return buffer
+
+            buffers = jax.tree_util.tree_map(store, buffers, out)
+        done = min(done + chunk, total)
+        save_checkpoint(path, {"state": state, "start_gradient": start_gradient, "ok": ok, "out": buffers},
+                        {"done": done, "config": config})
+    return state, jax.tree_util.tree_map(jnp.asarray, buffers)
 
 
 def _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller):
@@ -253,25 +337,38 @@ def sample_log_density(
     chain_method: Literal["parallel", "vectorized"] = "parallel",
     progress_bar: bool = False,
     max_init_tries: int = 20,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int = 100,
 ) -> MCMCResult:
     """NUTS/HMC on a plain log density over a pytree of unconstrained arrays.
 
     `initial_position` is one point (broadcast to every chain, then checked for a finite
     density; chains whose start is not finite try uniform(-2, 2) points). `samples` of the
-    result holds the draws under the key `"position"`.
+    result holds the draws under the key `"position"`. `checkpoint_path`: see `nuts`.
     """
     caller = f"ds.{kernel}"
     _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller)
     init_u = jax.tree_util.tree_map(jnp.asarray, initial_position)
     guarded = lambda u: jnp.where(jnp.isfinite(v := log_density(u)), v, -jnp.inf)  # noqa: E731
-    make = lambda data: (guarded, lambda k: init_u, lambda u: {"position": u})  # noqa: E731
-    (samples, draws, stats, step_size, imm, ok), *seconds = _sample(
+    unit = jax.tree_util.tree_map(jnp.ones_like, init_u)  # no prior: unconstrained coordinates are the scale
+    make = lambda data: (guarded, lambda k: init_u, lambda k: unit, lambda u: {"position": u})  # noqa: E731
+    (samples, draws, stats, step_size, imm, start_gradient, from_base), *seconds = _sample(
         make, (), key, jitter=0.0, max_init_tries=max_init_tries, kernel=kernel, num_warmup=num_warmup, num_samples=num_samples,
         num_chains=num_chains, target_accept=target_accept, max_tree_depth=max_tree_depth,
         num_integration_steps=num_integration_steps, dense_mass=dense_mass, chain_method=chain_method,
-        progress_bar=progress_bar)
-    _check_started(ok, max_init_tries, caller)
-    return _result(samples, draws, stats, step_size, imm, seconds, caller)
+        progress_bar=progress_bar, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
+    _warn_start_replaced(from_base, "`initial_position`", caller, stacklevel=3)
+    return _result(samples, draws, stats, step_size, imm, start_gradient, seconds, caller, kernel, max_tree_depth)
+
+
+def _warn_start_replaced(from_base, what, caller, stacklevel):
+    replaced = np.flatnonzero(~np.asarray(from_base)).tolist()
+    if replaced:
+        warnings.warn(
+            f"{caller}: chains {replaced} did not start at {what}: there the log density or its gradient is not "
+            f"finite, or |gradient| x prior scale exceeds {MAX_START_GRADIENT:g} (a chain started there adapts a "
+            "tiny step size and barely moves), so they started from uniform(-2, 2) points in unconstrained space. "
+            "Pass a start where the density is well behaved", ChainHealthWarning, stacklevel=stacklevel)
 
 
 def _check_started(ok, max_tries, caller):
@@ -286,25 +383,46 @@ def _check_started(ok, max_tries, caller):
         )
 
 
-def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_samples,
-            num_chains, target_accept, max_tree_depth, num_integration_steps, dense_mass, chain_method, progress_bar):
+def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_samples, num_chains, target_accept,
+            max_tree_depth, num_integration_steps, dense_mass, chain_method, progress_bar, checkpoint_path,
+            checkpoint_every):
+    caller = f"ds.{kernel}"
     if chain_method not in ("parallel", "vectorized"):
-        raise ValueError(f"ds.{kernel}: `chain_method` must be 'parallel' or 'vectorized', got {chain_method!r}")
-    with CompiledProgress(num_warmup + num_samples, _num_chain_blocks(num_chains, chain_method), f"{kernel} ({num_chains} chains)", progress_bar) as progress:
-        run = _chain_runner(make, kind=kernel, num_warmup=num_warmup, num_samples=num_samples,
-                            target_accept=target_accept, max_tree_depth=max_tree_depth,
-                            num_integration_steps=num_integration_steps, dense_mass=dense_mass,
-                            progress=progress, initial_step_size=1.0, jitter=jitter, max_init_tries=max_init_tries)
-        base_key, key = jax.random.split(key)
-        return _run_chains(run, jax.random.split(key, num_chains), base_key, data, num_chains, chain_method)
+        raise ValueError(f"{caller}: `chain_method` must be 'parallel' or 'vectorized', got {chain_method!r}")
+    if not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
+        raise ValueError(f"{caller}: `checkpoint_every` must be an integer >= 1, got {checkpoint_every!r}")
+    total = num_warmup + num_samples
+    chunk = total if checkpoint_path is None else min(int(checkpoint_every), total)
+    base_key, key = jax.random.split(key)
+    config = {"kernel": kernel, "num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains,
+              "target_accept": float(target_accept), "max_tree_depth": max_tree_depth,
+              "num_integration_steps": num_integration_steps, "dense_mass": bool(dense_mass),
+              "key": np.asarray(jax.random.key_data(key)).tolist()}
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        meta = _saved_metadata(Path(checkpoint_path))
+        if meta:  # another run's file is refused now, not after minutes of compiling
+            _check_same_run(meta, config, Path(checkpoint_path))
+    blocks = _num_chain_blocks(num_chains, chain_method)
+    with CompiledProgress(total, blocks, f"{kernel} ({num_chains} chains)", progress_bar) as progress:
+        start, advance = _chain_programs(
+            make, kind=kernel, num_warmup=num_warmup, num_samples=num_samples, target_accept=target_accept,
+            max_tree_depth=max_tree_depth, num_integration_steps=num_integration_steps, dense_mass=dense_mass,
+            progress=progress, jitter=jitter, max_init_tries=max_init_tries, chunk=chunk,
+            discard=num_warmup if checkpoint_path is None else 0)
+        return _run_chains(start, advance, jax.random.split(key, num_chains), base_key, data, num_chains=num_chains,
+                           chain_method=chain_method, num_warmup=num_warmup, total=total, chunk=chunk,
+                           checkpoint_path=checkpoint_path, config=config, caller=caller,
+                           max_init_tries=max_init_tries)
 
 
-def _result(samples, draws, stats, step_size, imm, seconds, caller) -> MCMCResult:
+def _result(samples, draws, stats, step_size, imm, start_gradient, seconds, caller, kernel, max_tree_depth
+            ) -> MCMCResult:
     log_density, divergent, depth, n_steps, accept, energy = stats
     result = MCMCResult(
         samples=samples, unconstrained=draws, log_density=log_density, divergences=divergent,
         tree_depth=depth, num_integration_steps=n_steps, acceptance_rate=accept, energy=energy,
-        step_size=step_size, inverse_mass_matrix=imm, compile_seconds=seconds[0], sample_seconds=seconds[1],
+        step_size=step_size, inverse_mass_matrix=imm, start_gradient=start_gradient, kernel=kernel,
+        max_tree_depth=max_tree_depth, compile_seconds=seconds[0], sample_seconds=seconds[1],
     )
     n_div = result.num_divergences
     if n_div:
@@ -316,6 +434,7 @@ def _result(samples, draws, stats, step_size, imm, seconds, caller) -> MCMCResul
             RuntimeWarning,
             stacklevel=3,
         )
+    warn_unhealthy(result.diagnose(), caller, stacklevel=3)
     return result
 
 
@@ -333,24 +452,35 @@ def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
         missing = set(sites) - set(init_params)
         if missing:
             raise ValueError(f"{caller}: `init_params` lacks latent sites {sorted(missing)}")
+        check_latent_values(model, init_params, sites, site_key, args, kwargs, caller=caller, what="init_params")
     data, static = eqx.partition((args, kwargs), eqx.is_array)
 
     def make(data):
         a, kw = eqx.combine(data, static)
+        prior = lambda k: prior_draws_unconstrained(model, k, 15, a, kw)  # noqa: E731
         if init_params is not None:
             base_fn = lambda k: unconstrain(model, init_params, k, a, kw)  # noqa: E731
         else:
             def base_fn(k):  # the prior median, coordinate-wise in unconstrained space
-                draws = prior_draws_unconstrained(model, k, 15, a, kw)
-                return jax.tree_util.tree_map(lambda x: jnp.median(x, axis=0), draws)
+                return jax.tree_util.tree_map(lambda x: jnp.median(x, axis=0), prior(k))
 
-        return (unconstrained_log_density(model, a, kw), base_fn, lambda u: constrain(model, u, a, kw))
+        def scale_fn(k):  # the prior's spread per coordinate (interquartile range / 1.349)
+            def robust(x):
+                q = jnp.quantile(x, jnp.array([0.25, 0.75]), axis=0)
+                s = (q[1] - q[0]) / 1.349
+                return jnp.where(jnp.isfinite(s) & (s > 0), s, 1.0)
 
-    (samples, draws, stats, step_size, imm, ok), *seconds = _sample(
+            return jax.tree_util.tree_map(robust, prior(k))
+
+        return (unconstrained_log_density(model, a, kw), base_fn, scale_fn, lambda u: constrain(model, u, a, kw))
+
+    (samples, draws, stats, step_size, imm, start_gradient, from_base), *seconds = _sample(
         make, data, run_key, jitter=0.0 if init_params is not None else 1.0, max_init_tries=max_init_tries,
         kernel=kind, **options)
-    _check_started(ok, max_init_tries, caller)
-    return _result(samples, draws, stats, step_size, imm, seconds, caller)
+    if init_params is not None:
+        _warn_start_replaced(from_base, "`init_params`", caller, stacklevel=4)
+    return _result(samples, draws, stats, step_size, imm, start_gradient, seconds, caller, kind,
+                   options["max_tree_depth"])
 
 
 def nuts(
@@ -367,6 +497,8 @@ def nuts(
     init_params: Mapping[str, Any] | None = None,
     max_init_tries: int = 20,
     progress_bar: bool = False,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int = 100,
     **kwargs: Any,
 ) -> MCMCResult:
     """Sample the latent sites of `model(*args, **kwargs)` with NUTS.
@@ -375,11 +507,21 @@ def nuts(
     unconstrained coordinates (log-Jacobians included) and returned on their support.
     `chain_method="parallel"` spreads chains over all devices when their number divides
     evenly; each device vectorises its chains with `vmap`.
+
+    With `checkpoint_path`, the chains' states and draws so far are written atomically every
+    `checkpoint_every` iterations (warm-up included); a run started again with the same
+    arguments resumes from the file and returns exactly the draws of an uninterrupted run. A
+    file from another run raises `CheckpointError`.
+
+    After sampling, a `ChainHealthWarning` reports unconverged or stuck chains (R-hat > 1.01,
+    bulk ESS < 100, a collapsed step size, a chain that never moves, > 10 % of draws at
+    `max_tree_depth`); `result.diagnose()` returns the same findings.
     """
     return _infer_model("nuts", model, key, args, kwargs, num_warmup=num_warmup, num_samples=num_samples,
                         num_chains=num_chains, target_accept=target_accept, max_tree_depth=max_tree_depth,
                         num_integration_steps=1, dense_mass=dense_mass, chain_method=chain_method,
-                        init_params=init_params, max_init_tries=max_init_tries, progress_bar=progress_bar)
+                        init_params=init_params, max_init_tries=max_init_tries, progress_bar=progress_bar,
+                        checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
 
 
 def hmc(
@@ -396,6 +538,8 @@ def hmc(
     init_params: Mapping[str, Any] | None = None,
     max_init_tries: int = 20,
     progress_bar: bool = False,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int = 100,
     **kwargs: Any,
 ) -> MCMCResult:
     """Sample the latent sites of `model(*args, **kwargs)` with static-length HMC (see `nuts`)."""
@@ -403,4 +547,4 @@ def hmc(
                         num_chains=num_chains, target_accept=target_accept, max_tree_depth=10,
                         num_integration_steps=num_integration_steps, dense_mass=dense_mass,
                         chain_method=chain_method, init_params=init_params, max_init_tries=max_init_tries,
-                        progress_bar=progress_bar)
+                        progress_bar=progress_bar, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)

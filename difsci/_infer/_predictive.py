@@ -6,7 +6,6 @@ from typing import Any
 import jax
 from jaxtyping import Array, PRNGKeyArray
 
-from .._checks import traced_checks_disabled
 from .._handlers import substitute, trace
 
 
@@ -28,5 +27,4 @@ def predictive(
         rvs = trace(substitute(model, values), k)(*args, **kwargs)
         return {n: rv.value for n, rv in rvs.items()}
 
-    with traced_checks_disabled():
-        return jax.jit(jax.vmap(one))(dict(samples), jax.random.split(key, num))
+    return jax.jit(jax.vmap(one))(dict(samples), jax.random.split(key, num))

@@ -19,10 +19,9 @@ import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import traced_checks_disabled
 from .._handlers import log_joint, trace
 from .._train import train
-from ._density import constrain, latent_sites, unconstrained_log_density
+from ._density import LatentSite, constrain, latent_sites, unconstrained_log_density
 
 
 class AbstractGuide(eqx.Module):
@@ -40,9 +39,8 @@ class AbstractGuide(eqx.Module):
     def sample_posterior(self, model: Callable, key: PRNGKeyArray, num_samples: int, *args, **kwargs
                          ) -> dict[str, Array]:
         """`num_samples` draws from q: `{name: (num_samples, *site_shape)}`."""
-        with traced_checks_disabled():
-            return jax.jit(jax.vmap(lambda k: self.sample(model, k, *args, **kwargs)))(
-                jax.random.split(key, num_samples))
+        return jax.jit(jax.vmap(lambda k: self.sample(model, k, *args, **kwargs)))(
+            jax.random.split(key, num_samples))
 
 
 class _AutoGaussian(AbstractGuide):
@@ -147,6 +145,32 @@ class ModelGuide(AbstractGuide):
         return {n: rv.value for n, rv in trace(self.fn, key)(*args, **kwargs).items()}
 
 
+def _check_guide_matches(model, guide, key, args, kwargs):
+    """A `ValueError` naming the site when the guide lacks a latent site of the model or gives it
+    another shape (a broadcasting guide value would otherwise train a different model)."""
+    sites = latent_sites(model, key, args, kwargs, caller="vi.fit", allow_discrete=True)
+    if isinstance(guide, ModelGuide):
+        have = {n: s.shape for n, s in latent_sites(guide.fn, key, args, kwargs, caller="vi.fit",
+                                                   allow_discrete=True).items()}
+        what = "the guide function draws"
+    elif isinstance(guide, _AutoGaussian):
+        have = {n: tuple(jnp.shape(x)) for n, x in guide.unravel(guide.loc).items()}
+        sites = {n: LatentSite(n, s.unconstrained_shape, s.unconstrained_shape, s.reparameterised)
+                 for n, s in sites.items()}
+        what = f"{type(guide).__name__} was built with (unconstrained)"
+    else:
+        return
+    missing = sorted(set(sites) - set(have))
+    if missing:
+        raise ValueError(f"vi.fit: the guide has no site for latent sites {missing} of the model "
+                         f"({what} {sorted(have)}); give the guide a ds.sample site of the same name for each")
+    for name, site in sites.items():
+        if have[name] != site.shape:
+            raise ValueError(f"vi.fit: guide site {name!r} has shape {have[name]} but the model's site {name!r} has "
+                             f"shape {site.shape}; {what} that shape. Make the guide draw the model's shape (for an "
+                             "auto guide, build it from the same model and arguments)")
+
+
 def elbo(model: Callable, guide: AbstractGuide, key: PRNGKeyArray, *args: Any, num_particles: int = 1,
          **kwargs: Any) -> Float[Array, ""]:
     """Monte Carlo ELBO of `guide` for `model(*args, **kwargs)` with `num_particles` draws."""
@@ -211,12 +235,12 @@ def fit(
                 "score function with a leave-one-out baseline: pass `num_particles` >= 2 (e.g. 8), or use "
                 "a relaxed distribution (RelaxedOneHotCategorical) instead"
             )
+    _check_guide_matches(model, guide, key, args, kwargs)
     optimizer = optax.adam(1e-2) if optimizer is None else optimizer
 
     def loss_fn(g, batch, k):
         return -_surrogate(model, g, k, args, kwargs, num_particles)[0]
 
-    with traced_checks_disabled():
-        result = train(guide, loss_fn, optimizer, key, num_steps=num_steps, progress_bar=progress_bar,
-                       checkpoint_path=checkpoint_path)
+    result = train(guide, loss_fn, optimizer, key, num_steps=num_steps, progress_bar=progress_bar,
+                   checkpoint_path=checkpoint_path)
     return VIResult(guide=result.model, losses=result.losses, seconds=result.seconds)

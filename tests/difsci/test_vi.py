@@ -148,3 +148,26 @@ def test_bad_input():
         ds.vi.AutoNormal(regression, jax.random.key(0), X, Y, init_scale=0.0)
     with pytest.raises(ValueError, match="discrete"):
         ds.vi.AutoNormal(mixture, jax.random.key(0))
+
+
+def test_a_guide_whose_site_shape_differs_from_the_model_is_an_error():
+    # Issue 21: a scalar guide for the model's two-vector `w` trained without complaint.
+    def scalar_guide(x, y):
+        ds.sample("w", ds.Normal(0.0, 1.0))
+
+    with pytest.raises(ValueError, match=r"guide site 'w' has shape \(\).*model's site 'w' has shape \(2,\)"):
+        ds.vi.fit(regression, ds.vi.ModelGuide(scalar_guide), jax.random.key(0), X, Y, num_steps=5)
+
+    def no_w(x, y):
+        ds.sample("v", ds.Normal(jnp.zeros(2), 1.0))
+
+    with pytest.raises(ValueError, match=r"no site for latent sites \['w'\]"):
+        ds.vi.fit(regression, ds.vi.ModelGuide(no_w), jax.random.key(0), X, Y, num_steps=5)
+
+    def three(x, y):
+        ds.sample("w", ds.Normal(jnp.zeros(3), PRIOR))
+        ds.sample("y", ds.Normal(0.0, NOISE), obs=y)
+
+    other = ds.vi.AutoNormal(three, jax.random.key(0), X, Y)  # an auto guide built for another model
+    with pytest.raises(ValueError, match=r"'w' has shape \(3,\).*shape \(2,\)"):
+        ds.vi.fit(regression, other, jax.random.key(0), X, Y, num_steps=5)
