@@ -55,7 +55,7 @@ def test_duplicate_names_are_errors(key):
 
 
 def test_nuts_honours_factor_and_reports_deterministic():
-    result = ds.nuts(tilted, jax.random.key(3), 2.0, num_warmup=300, num_samples=500, num_chains=2)
+    result = ds.nuts(tilted, jax.random.key(3), 2.0, num_warmup=300, num_samples=1000, num_chains=4)
     x = np.asarray(result.samples["x"])
     assert result.samples["x_squared"].shape == x.shape
     np.testing.assert_allclose(result.samples["x_squared"], x**2, rtol=1e-12)
