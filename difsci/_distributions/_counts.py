@@ -8,12 +8,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, xlog1py, xlogy
+from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
 from .._checks import check
-from ._base import AbstractDistribution, as_value, exactly_one, positive, promote
+from ._base import AbstractDistribution, as_value, exactly_one, positive, promote, xlog1py, xlogy
 from ._discrete import normalised_logits
 
 

@@ -6,13 +6,12 @@ reparameterised: use the relaxed families in `_relaxed.py` for pathwise gradient
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.stats as jss
-from jax.scipy.special import xlog1py, xlogy
+from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
 from .._checks import check
-from ._base import AbstractDistribution, as_value, exactly_one, promote
+from ._base import AbstractDistribution, as_value, exactly_one, promote, xlog1py, xlogy
 
 
 class Poisson(AbstractDistribution):
@@ -38,7 +37,8 @@ class Poisson(AbstractDistribution):
     def log_prob(self, value):
         k = as_value(value, self.rate)
         ok = c.nonnegative_integer.check(k)
-        return jnp.where(ok, jss.poisson.logpmf(jnp.where(ok, k, 0.0), self.rate), -jnp.inf)
+        k = jnp.where(ok, k, 0.0)
+        return jnp.where(ok, xlogy(k, self.rate) - self.rate - gammaln(k + 1), -jnp.inf)
 
     @property
     def mean(self):
@@ -130,8 +130,17 @@ def normalised_logits(family: str, probs, logits) -> Array:
     (logits,) = promote(logits)
     if logits.ndim < 1:
         raise ValueError(f"{family}: `logits` needs a last axis of categories, got a scalar")
-    logits = check(logits, ~jnp.isnan(logits), f"{family}: `logits` must not be NaN")
-    return jax.nn.log_softmax(logits, axis=-1)
+    ok = ~jnp.any(jnp.isnan(logits), -1) & ~jnp.all(jnp.isneginf(logits), -1)
+    logits = check(logits, ok, f"{family}: `logits` must not be NaN, nor all -inf along the last axis")
+    return _log_softmax(logits)
+
+
+def _log_softmax(logits: Array) -> Array:
+    """log_softmax along the last axis, taking +inf logits as the limit: they share all the mass."""
+    top = jnp.isposinf(logits)
+    any_top = jnp.any(top, -1, keepdims=True)
+    limit = jnp.where(top, -jnp.log(jnp.sum(top, -1, keepdims=True).astype(logits.dtype)), -jnp.inf)
+    return jnp.where(any_top, limit, jax.nn.log_softmax(jnp.where(any_top, 0.0, logits), axis=-1))
 
 
 class Categorical(AbstractDistribution):

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import jax.scipy.stats as jss
-from jax.scipy.special import ndtr
+from jax.scipy.special import log_ndtr, ndtr, ndtri
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
@@ -175,7 +175,7 @@ class TruncatedNormal(AbstractDistribution):
 
     def sample(self, key, sample_shape=()):
         a, b = self._standard_bounds()
-        z = jax.random.truncated_normal(key, a, b, self._shape(sample_shape), self.loc.dtype)
+        z = _standard_truncated_normal(key, a, b, self._shape(sample_shape), self.loc.dtype)
         return jnp.clip(self.loc + self.scale * z, self.low, self.high)
 
     def log_prob(self, value):
@@ -203,6 +203,46 @@ class TruncatedNormal(AbstractDistribution):
     def variance(self):
         shift, spread = self._moments()
         return self.scale**2 * (1 + spread - shift**2)
+
+
+def _log_ndtri(log_p):
+    """z with log Phi(z) = log_p, accurate far into the left tail (Phi(z) below the smallest float)."""
+    dtype = log_p.dtype
+    log_tiny = math.log(float(jnp.finfo(dtype).tiny))
+    # Start from ndtri where exp(log_p) is a normal float, else from the tail asymptote
+    # log Phi(z) ~ -z^2/2 - log(-z) - log(2 pi)/2; then polish by Newton steps on log Phi.
+    t = -2 * jnp.minimum(log_p, log_tiny)
+    asymptote = -jnp.sqrt(t - jnp.log(t) - math.log(2 * math.pi))
+    z = jnp.where(log_p > log_tiny, ndtri(jnp.exp(jnp.maximum(log_p, log_tiny))), asymptote)
+    for _ in range(3):
+        slope = jnp.exp(jss.norm.logpdf(z) - log_ndtr(z))  # d log Phi / dz
+        step = (log_ndtr(z) - log_p) / slope
+        z = jnp.where(jnp.isfinite(z) & jnp.isfinite(step), z - step, z)
+    return z
+
+
+def _standard_truncated_normal(key, a, b, shape, dtype):
+    """Draws of N(0, 1) restricted to [a, b] by the inverse CDF, stable in both far tails.
+
+    Mirrored so that b <= 0 or a <= 0 <= b, the draw solves log Phi(z) = log Phi(b) +
+    log(u + (1 - u) Phi(a) / Phi(b)) with every term in log space, so bounds 50 standard
+    deviations out keep their resolution (a CDF difference there is 0 in any float). The
+    gradient with respect to a and b is the implicit one, d z = d(rhs) / (d log Phi / dz).
+    """
+    a, b = jnp.broadcast_to(a, shape).astype(dtype), jnp.broadcast_to(b, shape).astype(dtype)
+    flip = a > 0
+    lo, hi = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
+    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny)
+
+    # Infinite bounds through double-where, so their gradients are 0, not NaN.
+    lo_finite, hi_finite = jnp.isfinite(lo), jnp.isfinite(hi)
+    log_hi = jnp.where(hi_finite, log_ndtr(jnp.where(hi_finite, hi, 0.0)), 0.0)
+    ratio = jnp.where(lo_finite, jnp.exp(log_ndtr(jnp.where(lo_finite, lo, 0.0)) - log_hi), 0.0)
+    rhs = log_hi + jnp.log(u + (1 - u) * ratio)
+    z = jax.lax.stop_gradient(jnp.clip(_log_ndtri(rhs), lo, hi))
+    slope = jax.lax.stop_gradient(jnp.exp(jss.norm.logpdf(z) - log_ndtr(z)))
+    z = z + (rhs - jax.lax.stop_gradient(rhs)) / slope
+    return jnp.where(flip, -z, z)
 
 
 def _concretely(test, x) -> bool:
