@@ -15,6 +15,7 @@ from jaxtyping import Array, ArrayLike
 from .._checks import check
 from .._constraints import AbstractConstraint
 from .._custom_types import KeyArray, Shape
+from ._arg_constraints import ArgConstraint
 
 
 class AbstractDistribution(eqx.Module):
@@ -36,6 +37,36 @@ class AbstractDistribution(eqx.Module):
     """
 
     has_rsample: ClassVar[bool] = False
+    arg_constraints: ClassVar[dict[str, ArgConstraint]] = {}
+
+    def _params(self, **params: ArrayLike) -> tuple[Array, ...]:
+        """The named parameters, checked against `arg_constraints`, promoted to one floating
+        dtype and broadcast to their common batch shape (each keeps its event axes).
+
+        A shape mismatch or a value outside its constraint is a `ValueError` naming the
+        argument (`eqx.error_if` with the same message when the value is traced).
+        """
+        family = type(self).__name__
+        spec = {name: type(self).arg_constraints[name] for name in params}
+        arrays = {name: _inexact(x) for name, x in params.items()}
+        dtype = jnp.result_type(*arrays.values())
+        arrays = {name: jnp.asarray(x, dtype=dtype) for name, x in arrays.items()}
+        batches = {}
+        for name, x in arrays.items():
+            k = spec[name].event_dim
+            if x.ndim < k:
+                raise ValueError(f"{family}: `{name}` must have at least {k} axes (its event axes) but has shape {x.shape}")
+            batches[name] = x.shape[: x.ndim - k]
+        try:
+            batch = jnp.broadcast_shapes(*batches.values())
+        except ValueError:
+            shapes = ", ".join(f"`{name}` {x.shape}" for name, x in arrays.items())
+            raise ValueError(f"{family}: the parameters' shapes do not broadcast together: {shapes}") from None
+        out = []
+        for name, x in arrays.items():
+            x = jnp.broadcast_to(x, batch + x.shape[len(batches[name]):])
+            out.append(check(x, spec[name].ok(x), f"{family}: `{name}` must be {spec[name].allowed}"))
+        return tuple(out)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -156,15 +187,6 @@ def _inexact(x: ArrayLike) -> Array:
     return x
 
 
-def promote(*params: ArrayLike) -> tuple[Array, ...]:
-    """Parameters as arrays of one floating dtype, broadcast to their common shape."""
-    arrays = [_inexact(p) for p in params]
-    dtype = jnp.result_type(*arrays)
-    arrays = [jnp.asarray(a, dtype=dtype) for a in arrays]
-    shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
-    return tuple(jnp.broadcast_to(a, shape) for a in arrays)
-
-
 def as_value(value: ArrayLike, like: Array) -> Array:
     """A value to score: integer values take the parameters' floating dtype."""
     value = jnp.asarray(value)
@@ -176,14 +198,6 @@ def as_value(value: ArrayLike, like: Array) -> Array:
 def exactly_one(name_a: str, a, name_b: str, b, family: str):
     if (a is None) == (b is None):
         raise ValueError(f"{family}: give exactly one of `{name_a}=` or `{name_b}=`")
-
-
-def positive(family: str, name: str, x: Array) -> Array:
-    return check(x, x > 0, f"{family}: `{name}` must be > 0")
-
-
-def finite(family: str, name: str, x: Array) -> Array:
-    return check(x, jnp.isfinite(x), f"{family}: `{name}` must be finite (no NaN or inf)")
 
 
 def xlogy(x: Array, y: Array) -> Array:

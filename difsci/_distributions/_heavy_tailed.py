@@ -10,7 +10,8 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, finite, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
 class Cauchy(AbstractDistribution):
@@ -19,11 +20,10 @@ class Cauchy(AbstractDistribution):
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
 
     def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        self.loc = finite("Cauchy", "loc", loc)
-        self.scale = positive("Cauchy", "scale", scale)
+        self.loc, self.scale = self._params(loc=loc, scale=scale)
 
     @property
     def batch_shape(self):
@@ -45,10 +45,10 @@ class HalfCauchy(AbstractDistribution):
 
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"scale": ac.positive}
 
     def __init__(self, scale: Float[ArrayLike, "*batch"] = 1.0):
-        (scale,) = promote(scale)
-        self.scale = positive("HalfCauchy", "scale", scale)
+        (self.scale,) = self._params(scale=scale)
 
     @property
     def batch_shape(self):
@@ -79,13 +79,15 @@ class StudentT(AbstractDistribution):
     """Student's t with `df` > 0 degrees of freedom, location `loc` and scale `scale` > 0.
 
     As in `scipy.stats.t`, the mean is NaN where df <= 1 (undefined) and the variance is
-    inf where 1 < df <= 2 and NaN where df <= 1.
+    inf where 1 < df <= 2 and NaN where df <= 1. `df` must be finite: for the df -> inf limit
+    use `Normal(loc, scale)`.
     """
 
     df: Float[Array, "*batch"]
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"df": ac.positive, "loc": ac.real, "scale": ac.positive}
 
     def __init__(
         self,
@@ -93,10 +95,7 @@ class StudentT(AbstractDistribution):
         loc: Float[ArrayLike, "*batch"] = 0.0,
         scale: Float[ArrayLike, "*batch"] = 1.0,
     ):
-        df, loc, scale = promote(df, loc, scale)
-        self.df = positive("StudentT", "df", df)
-        self.loc = finite("StudentT", "loc", loc)
-        self.scale = positive("StudentT", "scale", scale)
+        self.df, self.loc, self.scale = self._params(df=df, loc=loc, scale=scale)
 
     @property
     def batch_shape(self):
@@ -133,11 +132,10 @@ class HalfStudentT(AbstractDistribution):
     df: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"df": ac.positive, "scale": ac.positive}
 
     def __init__(self, df: Float[ArrayLike, "*batch"], scale: Float[ArrayLike, "*batch"] = 1.0):
-        df, scale = promote(df, scale)
-        self.df = positive("HalfStudentT", "df", df)
-        self.scale = positive("HalfStudentT", "scale", scale)
+        self.df, self.scale = self._params(df=df, scale=scale)
 
     @property
     def batch_shape(self):

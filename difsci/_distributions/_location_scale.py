@@ -8,19 +8,18 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, finite, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
 class _LocationScale(AbstractDistribution):
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
 
     def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        family = type(self).__name__
-        self.loc = finite(family, "loc", loc)
-        self.scale = positive(family, "scale", scale)
+        self.loc, self.scale = self._params(loc=loc, scale=scale)
 
     @property
     def batch_shape(self):

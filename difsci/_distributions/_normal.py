@@ -12,7 +12,9 @@ from jax.scipy.special import log_ndtr, ndtr, ndtri
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, finite, positive, promote, safe_log
+from .._checks import check
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value, safe_log
 
 
 class Normal(AbstractDistribution):
@@ -21,11 +23,10 @@ class Normal(AbstractDistribution):
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
 
     def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        self.loc = finite("Normal", "loc", loc)
-        self.scale = positive("Normal", "scale", scale)
+        self.loc, self.scale = self._params(loc=loc, scale=scale)
 
     @property
     def batch_shape(self):
@@ -57,11 +58,10 @@ class LogNormal(AbstractDistribution):
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
 
     def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        self.loc = finite("LogNormal", "loc", loc)
-        self.scale = positive("LogNormal", "scale", scale)
+        self.loc, self.scale = self._params(loc=loc, scale=scale)
 
     @property
     def batch_shape(self):
@@ -95,10 +95,10 @@ class HalfNormal(AbstractDistribution):
 
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"scale": ac.positive}
 
     def __init__(self, scale: Float[ArrayLike, "*batch"] = 1.0):
-        (scale,) = promote(scale)
-        self.scale = positive("HalfNormal", "scale", scale)
+        (self.scale,) = self._params(scale=scale)
 
     @property
     def batch_shape(self):
@@ -135,6 +135,7 @@ class TruncatedNormal(AbstractDistribution):
     bounded_below: bool = eqx.field(static=True)
     bounded_above: bool = eqx.field(static=True)
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive, "low": ac.not_nan, "high": ac.not_nan}
 
     def __init__(
         self,
@@ -148,13 +149,8 @@ class TruncatedNormal(AbstractDistribution):
         self.bounded_above = high is not None and not _concretely(jnp.isposinf, high)
         low_ = low if self.bounded_below else -jnp.inf
         high_ = high if self.bounded_above else jnp.inf
-        loc, scale, low_, high_ = promote(loc, scale, low_, high_)
-        self.loc = finite("TruncatedNormal", "loc", loc)
-        self.scale = positive("TruncatedNormal", "scale", scale)
-        from .._checks import check
-
-        self.low = check(low_, ~jnp.isnan(low_) & (low_ < high_), "TruncatedNormal: need `low` < `high`")
-        self.high = high_
+        self.loc, self.scale, low_, self.high = self._params(loc=loc, scale=scale, low=low_, high=high_)
+        self.low = check(low_, low_ < self.high, "TruncatedNormal: need `low` < `high`")
 
     @property
     def batch_shape(self):

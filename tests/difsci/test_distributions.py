@@ -771,3 +771,49 @@ def test_bound_methods_jit():
     draws = jax.jit(ds.Normal(1.0, 2.0).sample, static_argnums=1)(jax.random.key(1), (4,))
     assert draws.shape == (4,)
     assert hash(ds.Normal(0.0, 1.0)) == hash(ds.Normal(0.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: ds.Normal(0.0, jnp.inf), "scale"),
+        (lambda: ds.Cauchy(0.0, jnp.inf), "scale"),
+        (lambda: ds.Beta(jnp.inf, 1.0), "a"),
+        (lambda: ds.Poisson(jnp.inf), "rate"),
+        (lambda: ds.Gamma(1.0, jnp.inf), "rate"),
+        (lambda: ds.Uniform(0.0, jnp.inf), "high"),
+        # df = inf is an error, not silently the Normal limit: the message says to use Normal.
+        (lambda: ds.StudentT(df=jnp.inf), "df"),
+        (lambda: ds.HalfStudentT(jnp.inf, 1.0), "df"),
+        (lambda: ds.VonMises(0.0, jnp.inf), "concentration"),
+    ],
+)
+def test_infinite_parameters_are_rejected(make, name):
+    with pytest.raises(ValueError, match=f"`{name}` must be .*finite"):
+        make()
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: ds.Normal(jnp.zeros(3), jnp.ones(4)), r"`loc` \(3,\), `scale` \(4,\)"),
+        (lambda: ds.Gamma(jnp.ones(2), jnp.ones(3)), r"`concentration` \(2,\), `rate` \(3,\)"),
+        (lambda: ds.Binomial(jnp.ones(3), probs=jnp.full(2, 0.5)), r"`probs` \(2,\), `total_count` \(3,\)"),
+        (lambda: ds.MultivariateNormal(jnp.zeros((2, 3)), jnp.broadcast_to(jnp.eye(3), (4, 3, 3))),
+         r"`loc` \(2, 3\), `scale_tril` \(4, 3, 3\)"),
+        (lambda: ds.MultivariateNormal(jnp.zeros(3), jnp.eye(2)), r"`scale_tril`.*\(3,\) and \(2, 2\)"),
+    ],
+)
+def test_parameter_shape_mismatch_names_the_arguments(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+def test_every_family_declares_its_parameter_constraints():
+    # The base class checks what `arg_constraints` declares: a family with array parameters
+    # and no declaration would accept anything.
+    for name in dir(ds):
+        cls = getattr(ds, name)
+        if isinstance(cls, type) and issubclass(cls, ds.AbstractDistribution) and name not in (
+                "AbstractDistribution", "Mixture", "MixtureSameFamily", "TransformedDistribution"):
+            assert cls.arg_constraints, name
