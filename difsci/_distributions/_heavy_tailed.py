@@ -12,26 +12,11 @@ from jaxtyping import Array, ArrayLike, Float
 from .. import _constraints as c
 from . import _arg_constraints as ac
 from ._base import AbstractDistribution, as_value
+from ._location_scale import LocationScale
 
 
-class Cauchy(AbstractDistribution):
+class Cauchy(LocationScale):
     """Cauchy with location `loc` and scale `scale` > 0. It has no mean or variance."""
-
-    loc: Float[Array, "*batch"]
-    scale: Float[Array, "*batch"]
-    has_rsample: ClassVar[bool] = True
-    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
-
-    def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        self.loc, self.scale = self._params(loc=loc, scale=scale)
-
-    @property
-    def batch_shape(self):
-        return self.loc.shape
-
-    @property
-    def support(self):
-        return c.real
 
     def sample(self, key, sample_shape=()):
         return self.loc + self.scale * jax.random.cauchy(key, self._shape(sample_shape), self.loc.dtype)

@@ -15,26 +15,11 @@ from .. import _constraints as c
 from .._checks import check
 from . import _arg_constraints as ac
 from ._base import AbstractDistribution, as_value, safe_log
+from ._location_scale import LocationScale
 
 
-class Normal(AbstractDistribution):
+class Normal(LocationScale):
     """Normal (Gaussian) with mean `loc` and standard deviation `scale` > 0."""
-
-    loc: Float[Array, "*batch"]
-    scale: Float[Array, "*batch"]
-    has_rsample: ClassVar[bool] = True
-    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
-
-    def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        self.loc, self.scale = self._params(loc=loc, scale=scale)
-
-    @property
-    def batch_shape(self):
-        return self.loc.shape
-
-    @property
-    def support(self):
-        return c.real
 
     def sample(self, key, sample_shape=()):
         eps = jax.random.normal(key, self._shape(sample_shape), self.loc.dtype)
@@ -157,7 +142,12 @@ class TruncatedNormal(AbstractDistribution):
         return self.loc.shape
 
     def _standard_bounds(self):
-        return (self.low - self.loc) / self.scale, (self.high - self.loc) / self.scale
+        def standard(bound):
+            # Double-where: d(inf / scale) / d scale is inf, and inf * 0 would be a NaN gradient.
+            finite = jnp.isfinite(bound)
+            return jnp.where(finite, (jnp.where(finite, bound, 0.0) - self.loc) / self.scale, bound)
+
+        return standard(self.low), standard(self.high)
 
     @property
     def support(self):
@@ -178,17 +168,19 @@ class TruncatedNormal(AbstractDistribution):
         a, b = self._standard_bounds()
         x = as_value(value, self.loc)
         inside = (x >= self.low) & (x <= self.high)
-        lp = jss.truncnorm.logpdf(x, a, b, self.loc, self.scale)
+        z = (jnp.where(inside, x, self.loc) - self.loc) / self.scale
+        lp = jss.norm.logpdf(z) - jnp.log(self.scale) - _log_mass(a, b)
         return jnp.where(inside, lp, -jnp.inf)
 
     def _moments(self):
         a, b = self._standard_bounds()
-        phi_a, phi_b = jss.norm.pdf(a), jss.norm.pdf(b)
-        z = ndtr(b) - ndtr(a)
+        log_z = _log_mass(a, b)
+        # phi(bound) / Z in log space: both underflow in the far tails, their ratio does not.
+        phi_a = jnp.where(jnp.isfinite(a), jnp.exp(jss.norm.logpdf(jnp.where(jnp.isfinite(a), a, 0.0)) - log_z), 0.0)
+        phi_b = jnp.where(jnp.isfinite(b), jnp.exp(jss.norm.logpdf(jnp.where(jnp.isfinite(b), b, 0.0)) - log_z), 0.0)
         a_phi_a = jnp.where(jnp.isfinite(a), a * phi_a, 0.0)
         b_phi_b = jnp.where(jnp.isfinite(b), b * phi_b, 0.0)
-        shift = (phi_a - phi_b) / z
-        return shift, (a_phi_a - b_phi_b) / z
+        return phi_a - phi_b, a_phi_a - b_phi_b
 
     @property
     def mean(self):
@@ -199,6 +191,16 @@ class TruncatedNormal(AbstractDistribution):
     def variance(self):
         shift, spread = self._moments()
         return self.scale**2 * (1 + spread - shift**2)
+
+
+def _log_mass(a, b):
+    """log(Phi(b) - Phi(a)) for a < b, from the near tail's log Phi so far tails keep their digits."""
+    flip = a > 0
+    lo, hi = jnp.where(flip, -b, a), jnp.where(flip, -a, b)  # now hi <= 0, or lo <= 0 <= hi
+    lo_finite, hi_finite = jnp.isfinite(lo), jnp.isfinite(hi)
+    log_hi = jnp.where(hi_finite, log_ndtr(jnp.where(hi_finite, hi, 0.0)), 0.0)
+    log_lo = jnp.where(lo_finite, log_ndtr(jnp.where(lo_finite, lo, 0.0)), -jnp.inf)
+    return log_hi + jnp.log1p(-jnp.exp(log_lo - log_hi))
 
 
 def _log_ndtri(log_p):

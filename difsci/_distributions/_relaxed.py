@@ -122,7 +122,7 @@ class RelaxedOneHotCategorical(AbstractDistribution):
         y = as_value(value, self.logits)
         k = self.logits.shape[-1]
         t = self.temperature
-        inside = jnp.all(y > 0, -1)
+        inside = jnp.all(y > 0, -1) & c.simplex.check(y)
         log_y = safe_log(y)
         scores = self.logits - t[..., None] * log_y
         lp = (
