@@ -1,6 +1,7 @@
 """Circular families: VonMises on the angle interval [-pi, pi]."""
 
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +9,8 @@ from jax.scipy.special import i0e
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, finite, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
 def _wrap(x):
@@ -49,11 +51,10 @@ class VonMises(AbstractDistribution):
 
     loc: Float[Array, "*batch"]
     concentration: Float[Array, "*batch"]
+    arg_constraints: ClassVar = {"loc": ac.real, "concentration": ac.positive}
 
     def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, concentration: Float[ArrayLike, "*batch"] = 1.0):
-        loc, concentration = promote(loc, concentration)
-        self.loc = finite("VonMises", "loc", loc)
-        self.concentration = positive("VonMises", "concentration", concentration)
+        self.loc, self.concentration = self._params(loc=loc, concentration=concentration)
 
     @property
     def batch_shape(self):

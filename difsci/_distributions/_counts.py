@@ -4,33 +4,30 @@ Draws are integer arrays; scoring accepts integer or float values and gives -inf
 to values off the support (negative, fractional, or above `total_count`).
 """
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, xlog1py, xlogy
+from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
 from .._checks import check
-from ._base import AbstractDistribution, as_value, exactly_one, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value, exactly_one, xlog1py, xlogy
 from ._discrete import normalised_logits
 
 
-def _probs_or_logits(family: str, probs, logits, *others):
-    """(probs, logits-or-None, *others) promoted together; exactly one of probs / logits."""
-    exactly_one("probs", probs, "logits", logits, family)
+def _probs_or_logits(dist: AbstractDistribution, probs, logits, **others):
+    """(probs, logits-or-None, *others) checked and broadcast together; exactly one of probs / logits."""
+    exactly_one("probs", probs, "logits", logits, type(dist).__name__)
     if probs is not None:
-        probs, *others = promote(probs, *others)
-        probs = check(probs, (probs >= 0) & (probs <= 1), f"{family}: `probs` must lie in [0, 1]")
+        probs, *others = dist._params(probs=probs, **others)
         return (probs, None, *others)
-    logits, *others = promote(logits, *others)
-    logits = check(logits, ~jnp.isnan(logits), f"{family}: `logits` must not be NaN")
+    logits, *others = dist._params(logits=logits, **others)
     return (jax.nn.sigmoid(logits), logits, *others)
-
-
-def _total_count(family: str, n: Array) -> Array:
-    return check(n, (n >= 0) & (jnp.floor(n) == n), f"{family}: `total_count` must be a non-negative integer")
 
 
 def _betaln(a, b):
@@ -48,6 +45,7 @@ class Binomial(AbstractDistribution):
     total_count: Float[Array, "*batch"]
     probs: Float[Array, "*batch"]
     logits_: Float[Array, "*batch"] | None
+    arg_constraints: ClassVar = {"total_count": ac.nonnegative_integer, "probs": ac.unit_interval, "logits": ac.not_nan}
 
     def __init__(
         self,
@@ -55,8 +53,7 @@ class Binomial(AbstractDistribution):
         probs: Float[ArrayLike, "*batch"] | None = None,
         logits: Float[ArrayLike, "*batch"] | None = None,
     ):
-        self.probs, self.logits_, total_count = _probs_or_logits("Binomial", probs, logits, total_count)
-        self.total_count = _total_count("Binomial", total_count)
+        self.probs, self.logits_, self.total_count = _probs_or_logits(self, probs, logits, total_count=total_count)
 
     @property
     def logits(self) -> Array:
@@ -104,13 +101,11 @@ class BetaBinomial(AbstractDistribution):
     a: Float[Array, "*batch"]
     b: Float[Array, "*batch"]
     total_count: Float[Array, "*batch"]
+    arg_constraints: ClassVar = {"a": ac.positive, "b": ac.positive, "total_count": ac.nonnegative_integer}
 
     def __init__(self, a: Float[ArrayLike, "*batch"], b: Float[ArrayLike, "*batch"],
                  total_count: Float[ArrayLike, "*batch"] = 1):
-        a, b, total_count = promote(a, b, total_count)
-        self.a = positive("BetaBinomial", "a", a)
-        self.b = positive("BetaBinomial", "b", b)
-        self.total_count = _total_count("BetaBinomial", total_count)
+        self.a, self.b, self.total_count = self._params(a=a, b=b, total_count=total_count)
 
     @property
     def batch_shape(self):
@@ -151,10 +146,11 @@ class Geometric(AbstractDistribution):
     """
 
     probs: Float[Array, "*batch"]
+    arg_constraints: ClassVar = {"probs": ac.open_closed_unit_interval, "logits": ac.not_nan}
 
     def __init__(self, probs: Float[ArrayLike, "*batch"] | None = None, logits: Float[ArrayLike, "*batch"] | None = None):
-        probs, _ = _probs_or_logits("Geometric", probs, logits)
-        self.probs = check(probs, probs > 0, "Geometric: `probs` must be > 0")
+        probs, _ = _probs_or_logits(self, probs, logits)
+        self.probs = check(probs, probs > 0, "Geometric: `probs` must be > 0 (`logits` > -inf)")
 
     @property
     def batch_shape(self):
@@ -199,6 +195,7 @@ class NegativeBinomial(AbstractDistribution):
     total_count: Float[Array, "*batch"]
     probs: Float[Array, "*batch"]
     logits_: Float[Array, "*batch"] | None
+    arg_constraints: ClassVar = {"total_count": ac.positive, "probs": ac.half_open_unit_interval, "logits": ac.not_nan}
 
     def __init__(
         self,
@@ -206,9 +203,8 @@ class NegativeBinomial(AbstractDistribution):
         probs: Float[ArrayLike, "*batch"] | None = None,
         logits: Float[ArrayLike, "*batch"] | None = None,
     ):
-        probs, self.logits_, total_count = _probs_or_logits("NegativeBinomial", probs, logits, total_count)
-        self.probs = check(probs, probs < 1, "NegativeBinomial: `probs` must be < 1")
-        self.total_count = positive("NegativeBinomial", "total_count", total_count)
+        probs, self.logits_, self.total_count = _probs_or_logits(self, probs, logits, total_count=total_count)
+        self.probs = check(probs, probs < 1, "NegativeBinomial: `probs` must be < 1 (`logits` < inf)")
 
     @property
     def logits(self) -> Array:
@@ -257,11 +253,10 @@ class NegativeBinomial2(AbstractDistribution):
 
     mean_: Float[Array, "*batch"]
     concentration: Float[Array, "*batch"]
+    arg_constraints: ClassVar = {"mean": ac.positive, "concentration": ac.positive}
 
     def __init__(self, mean: Float[ArrayLike, "*batch"], concentration: Float[ArrayLike, "*batch"]):
-        mean, concentration = promote(mean, concentration)
-        self.mean_ = positive("NegativeBinomial2", "mean", mean)
-        self.concentration = positive("NegativeBinomial2", "concentration", concentration)
+        self.mean_, self.concentration = self._params(mean=mean, concentration=concentration)
 
     @property
     def batch_shape(self):
@@ -303,13 +298,14 @@ class Multinomial(AbstractDistribution):
 
     logits: Float[Array, "*batch k"]
     total_count: int = eqx.field(static=True)
+    arg_constraints: ClassVar = {"probs": ac.categorical_probs, "logits": ac.categorical_logits}
 
     def __init__(self, total_count: int, probs: Float[ArrayLike, "*batch k"] | None = None,
                  logits: Float[ArrayLike, "*batch k"] | None = None):
         if isinstance(total_count, bool) or not isinstance(total_count, (int, np.integer)) or total_count < 0:
             raise ValueError(f"Multinomial: `total_count` must be a non-negative Python int, got {total_count!r}")
         self.total_count = int(total_count)
-        self.logits = normalised_logits("Multinomial", probs, logits)
+        (self.logits,) = normalised_logits(self, probs, logits)
 
     @property
     def probs(self) -> Array:

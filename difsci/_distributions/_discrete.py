@@ -4,25 +4,26 @@ Draws are integer arrays; scoring accepts integer or float values. None of these
 reparameterised: use the relaxed families in `_relaxed.py` for pathwise gradients.
 """
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
-import jax.scipy.stats as jss
-from jax.scipy.special import xlog1py, xlogy
+from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from .._checks import check
-from ._base import AbstractDistribution, as_value, exactly_one, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value, exactly_one, xlog1py, xlogy
 
 
 class Poisson(AbstractDistribution):
     """Poisson counts with `rate` >= 0."""
 
     rate: Float[Array, "*batch"]
+    arg_constraints: ClassVar = {"rate": ac.nonnegative}
 
     def __init__(self, rate: Float[ArrayLike, "*batch"]):
-        (rate,) = promote(rate)
-        self.rate = check(rate, rate >= 0, "Poisson: `rate` must be >= 0")
+        (self.rate,) = self._params(rate=rate)
 
     @property
     def batch_shape(self):
@@ -38,7 +39,8 @@ class Poisson(AbstractDistribution):
     def log_prob(self, value):
         k = as_value(value, self.rate)
         ok = c.nonnegative_integer.check(k)
-        return jnp.where(ok, jss.poisson.logpmf(jnp.where(ok, k, 0.0), self.rate), -jnp.inf)
+        k = jnp.where(ok, k, 0.0)
+        return jnp.where(ok, xlogy(k, self.rate) - self.rate - gammaln(k + 1), -jnp.inf)
 
     @property
     def mean(self):
@@ -49,15 +51,12 @@ class Poisson(AbstractDistribution):
         return self.rate
 
 
-def _check_probs(family: str, probs: Array) -> Array:
-    return check(probs, (probs >= 0) & (probs <= 1), f"{family}: `probs` must lie in [0, 1]")
-
-
 class Bernoulli(AbstractDistribution):
     """A coin with P(1) = `probs`, or sigmoid(`logits`); give exactly one of them."""
 
     probs_: Float[Array, "*batch"] | None
     logits_: Float[Array, "*batch"] | None
+    arg_constraints: ClassVar = {"probs": ac.unit_interval, "logits": ac.not_nan}
 
     def __init__(
         self,
@@ -65,14 +64,11 @@ class Bernoulli(AbstractDistribution):
         logits: Float[ArrayLike, "*batch"] | None = None,
     ):
         exactly_one("probs", probs, "logits", logits, "Bernoulli")
+        self.probs_, self.logits_ = None, None
         if probs is not None:
-            (probs,) = promote(probs)
-            self.probs_ = _check_probs("Bernoulli", probs)
-            self.logits_ = None
+            (self.probs_,) = self._params(probs=probs)
         else:
-            (logits,) = promote(logits)
-            self.logits_ = check(logits, ~jnp.isnan(logits), "Bernoulli: `logits` must not be NaN")
-            self.probs_ = None
+            (self.logits_,) = self._params(logits=logits)
 
     @property
     def probs(self) -> Array:
@@ -116,35 +112,38 @@ class Bernoulli(AbstractDistribution):
         return p * (1 - p)
 
 
-def normalised_logits(family: str, probs, logits) -> Array:
-    """Log-probabilities along the last axis from exactly one of `probs` / `logits`."""
+def normalised_logits(dist: AbstractDistribution, probs, logits, **others) -> tuple[Array, ...]:
+    """(log-probabilities along the last axis, *others) from exactly one of `probs` / `logits`,
+    checked and broadcast with the `others` by `dist._params`."""
+    family = type(dist).__name__
     exactly_one("probs", probs, "logits", logits, family)
     if probs is not None:
-        (probs,) = promote(probs)
-        if probs.ndim < 1:
-            raise ValueError(f"{family}: `probs` needs a last axis of categories, got a scalar")
-        tol = 1e-4 if probs.dtype == jnp.float32 else 1e-8
-        ok = jnp.all(probs >= 0, -1) & (jnp.abs(jnp.sum(probs, -1) - 1) <= tol * probs.shape[-1])
-        probs = check(probs, ok, f"{family}: `probs` must be >= 0 and sum to 1 along the last axis")
-        return jnp.log(probs)
-    (logits,) = promote(logits)
-    if logits.ndim < 1:
-        raise ValueError(f"{family}: `logits` needs a last axis of categories, got a scalar")
-    logits = check(logits, ~jnp.isnan(logits), f"{family}: `logits` must not be NaN")
-    return jax.nn.log_softmax(logits, axis=-1)
+        probs, *others = dist._params(probs=probs, **others)
+        return (jnp.log(probs), *others)
+    logits, *others = dist._params(logits=logits, **others)
+    return (_log_softmax(logits), *others)
+
+
+def _log_softmax(logits: Array) -> Array:
+    """log_softmax along the last axis, taking +inf logits as the limit: they share all the mass."""
+    top = jnp.isposinf(logits)
+    any_top = jnp.any(top, -1, keepdims=True)
+    limit = jnp.where(top, -jnp.log(jnp.sum(top, -1, keepdims=True).astype(logits.dtype)), -jnp.inf)
+    return jnp.where(any_top, limit, jax.nn.log_softmax(jnp.where(any_top, 0.0, logits), axis=-1))
 
 
 class Categorical(AbstractDistribution):
     """Integers 0..K-1 with probabilities `probs` (or softmax(`logits`)) along the last axis."""
 
     logits: Float[Array, "*batch k"]
+    arg_constraints: ClassVar = {"probs": ac.categorical_probs, "logits": ac.categorical_logits}
 
     def __init__(
         self,
         probs: Float[ArrayLike, "*batch k"] | None = None,
         logits: Float[ArrayLike, "*batch k"] | None = None,
     ):
-        self.logits = normalised_logits("Categorical", probs, logits)
+        (self.logits,) = normalised_logits(self, probs, logits)
 
     @property
     def probs(self) -> Array:

@@ -13,7 +13,8 @@ from jax.scipy.special import gammaln, xlogy
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
 class Gamma(AbstractDistribution):
@@ -22,11 +23,10 @@ class Gamma(AbstractDistribution):
     concentration: Float[Array, "*batch"]
     rate: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"concentration": ac.positive, "rate": ac.positive}
 
     def __init__(self, concentration: Float[ArrayLike, "*batch"], rate: Float[ArrayLike, "*batch"] = 1.0):
-        concentration, rate = promote(concentration, rate)
-        self.concentration = positive("Gamma", "concentration", concentration)
-        self.rate = positive("Gamma", "rate", rate)
+        self.concentration, self.rate = self._params(concentration=concentration, rate=rate)
 
     @property
     def batch_shape(self):
@@ -58,10 +58,10 @@ class Exponential(AbstractDistribution):
 
     rate: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"rate": ac.positive}
 
     def __init__(self, rate: Float[ArrayLike, "*batch"] = 1.0):
-        (rate,) = promote(rate)
-        self.rate = positive("Exponential", "rate", rate)
+        (self.rate,) = self._params(rate=rate)
 
     @property
     def batch_shape(self):
@@ -92,11 +92,10 @@ class Beta(AbstractDistribution):
     a: Float[Array, "*batch"]
     b: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"a": ac.positive, "b": ac.positive}
 
     def __init__(self, a: Float[ArrayLike, "*batch"], b: Float[ArrayLike, "*batch"]):
-        a, b = promote(a, b)
-        self.a = positive("Beta", "a", a)
-        self.b = positive("Beta", "b", b)
+        self.a, self.b = self._params(a=a, b=b)
 
     @property
     def batch_shape(self):
@@ -127,15 +126,15 @@ class Dirichlet(AbstractDistribution):
 
     concentration: Float[Array, "*batch k"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"concentration": ac.positive_vector}
 
     def __init__(self, concentration: Float[ArrayLike, "*batch k"]):
-        (concentration,) = promote(concentration)
-        if concentration.ndim < 1 or concentration.shape[-1] < 2:
+        if jnp.ndim(concentration) < 1 or jnp.shape(concentration)[-1] < 2:
             raise ValueError(
                 "Dirichlet: `concentration` needs a last axis of size K >= 2, "
-                f"got shape {concentration.shape}"
+                f"got shape {jnp.shape(concentration)}"
             )
-        self.concentration = positive("Dirichlet", "concentration", concentration)
+        (self.concentration,) = self._params(concentration=concentration)
 
     @property
     def batch_shape(self):
@@ -179,11 +178,10 @@ class InverseGamma(AbstractDistribution):
     concentration: Float[Array, "*batch"]
     rate: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"concentration": ac.positive, "rate": ac.positive}
 
     def __init__(self, concentration: Float[ArrayLike, "*batch"], rate: Float[ArrayLike, "*batch"] = 1.0):
-        concentration, rate = promote(concentration, rate)
-        self.concentration = positive("InverseGamma", "concentration", concentration)
-        self.rate = positive("InverseGamma", "rate", rate)
+        self.concentration, self.rate = self._params(concentration=concentration, rate=rate)
 
     @property
     def batch_shape(self):
@@ -221,10 +219,10 @@ class Chi2(AbstractDistribution):
 
     df: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"df": ac.positive}
 
     def __init__(self, df: Float[ArrayLike, "*batch"]):
-        (df,) = promote(df)
-        self.df = positive("Chi2", "df", df)
+        (self.df,) = self._params(df=df)
 
     @property
     def batch_shape(self):

@@ -10,28 +10,13 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, finite, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
+from ._location_scale import LocationScale
 
 
-class Cauchy(AbstractDistribution):
+class Cauchy(LocationScale):
     """Cauchy with location `loc` and scale `scale` > 0. It has no mean or variance."""
-
-    loc: Float[Array, "*batch"]
-    scale: Float[Array, "*batch"]
-    has_rsample: ClassVar[bool] = True
-
-    def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        self.loc = finite("Cauchy", "loc", loc)
-        self.scale = positive("Cauchy", "scale", scale)
-
-    @property
-    def batch_shape(self):
-        return self.loc.shape
-
-    @property
-    def support(self):
-        return c.real
 
     def sample(self, key, sample_shape=()):
         return self.loc + self.scale * jax.random.cauchy(key, self._shape(sample_shape), self.loc.dtype)
@@ -45,10 +30,10 @@ class HalfCauchy(AbstractDistribution):
 
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"scale": ac.positive}
 
     def __init__(self, scale: Float[ArrayLike, "*batch"] = 1.0):
-        (scale,) = promote(scale)
-        self.scale = positive("HalfCauchy", "scale", scale)
+        (self.scale,) = self._params(scale=scale)
 
     @property
     def batch_shape(self):
@@ -79,13 +64,15 @@ class StudentT(AbstractDistribution):
     """Student's t with `df` > 0 degrees of freedom, location `loc` and scale `scale` > 0.
 
     As in `scipy.stats.t`, the mean is NaN where df <= 1 (undefined) and the variance is
-    inf where 1 < df <= 2 and NaN where df <= 1.
+    inf where 1 < df <= 2 and NaN where df <= 1. `df` must be finite: for the df -> inf limit
+    use `Normal(loc, scale)`.
     """
 
     df: Float[Array, "*batch"]
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"df": ac.positive, "loc": ac.real, "scale": ac.positive}
 
     def __init__(
         self,
@@ -93,10 +80,7 @@ class StudentT(AbstractDistribution):
         loc: Float[ArrayLike, "*batch"] = 0.0,
         scale: Float[ArrayLike, "*batch"] = 1.0,
     ):
-        df, loc, scale = promote(df, loc, scale)
-        self.df = positive("StudentT", "df", df)
-        self.loc = finite("StudentT", "loc", loc)
-        self.scale = positive("StudentT", "scale", scale)
+        self.df, self.loc, self.scale = self._params(df=df, loc=loc, scale=scale)
 
     @property
     def batch_shape(self):
@@ -133,11 +117,10 @@ class HalfStudentT(AbstractDistribution):
     df: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"df": ac.positive, "scale": ac.positive}
 
     def __init__(self, df: Float[ArrayLike, "*batch"], scale: Float[ArrayLike, "*batch"] = 1.0):
-        df, scale = promote(df, scale)
-        self.df = positive("HalfStudentT", "df", df)
-        self.scale = positive("HalfStudentT", "scale", scale)
+        self.df, self.scale = self._params(df=df, scale=scale)
 
     @property
     def batch_shape(self):

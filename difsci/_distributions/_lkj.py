@@ -1,6 +1,7 @@
 """The LKJ distribution over Cholesky factors of correlation matrices."""
 
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -9,7 +10,8 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
 class LKJCholesky(AbstractDistribution):
@@ -24,13 +26,13 @@ class LKJCholesky(AbstractDistribution):
 
     concentration: Float[Array, "*batch"]
     dimension: int = eqx.field(static=True)
+    arg_constraints: ClassVar = {"concentration": ac.positive}
 
     def __init__(self, dimension: int, concentration: Float[ArrayLike, "*batch"] = 1.0):
         if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 2:
             raise ValueError(f"LKJCholesky: `dimension` must be a Python int >= 2, got {dimension!r}")
         self.dimension = dimension
-        (concentration,) = promote(concentration)
-        self.concentration = positive("LKJCholesky", "concentration", concentration)
+        (self.concentration,) = self._params(concentration=concentration)
 
     @property
     def batch_shape(self):

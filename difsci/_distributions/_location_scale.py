@@ -8,19 +8,21 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, finite, positive, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
-class _LocationScale(AbstractDistribution):
+class LocationScale(AbstractDistribution):
+    """The shared shape of a family on the real line with location `loc` and scale `scale` > 0
+    (Normal, Cauchy, Laplace, Logistic, Gumbel): each adds `sample`, `log_prob` and moments."""
+
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
 
     def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        family = type(self).__name__
-        self.loc = finite(family, "loc", loc)
-        self.scale = positive(family, "scale", scale)
+        self.loc, self.scale = self._params(loc=loc, scale=scale)
 
     @property
     def batch_shape(self):
@@ -35,7 +37,7 @@ class _LocationScale(AbstractDistribution):
         return (x - self.loc) / self.scale
 
 
-class Laplace(_LocationScale):
+class Laplace(LocationScale):
     """Laplace (double exponential) with location `loc` and scale `scale` > 0 (Stan's double_exponential)."""
 
     def sample(self, key, sample_shape=()):
@@ -54,7 +56,7 @@ class Laplace(_LocationScale):
         return 2 * self.scale**2
 
 
-class Logistic(_LocationScale):
+class Logistic(LocationScale):
     """Logistic with location `loc` and scale `scale` > 0."""
 
     def sample(self, key, sample_shape=()):
@@ -73,7 +75,7 @@ class Logistic(_LocationScale):
         return (math.pi * self.scale) ** 2 / 3
 
 
-class Gumbel(_LocationScale):
+class Gumbel(LocationScale):
     """Gumbel (maximum) with location `loc` and scale `scale` > 0."""
 
     def sample(self, key, sample_shape=()):

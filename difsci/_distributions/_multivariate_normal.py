@@ -10,7 +10,8 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
 from .._checks import check
-from ._base import AbstractDistribution, as_value, finite, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
 class MultivariateNormal(AbstractDistribution):
@@ -22,6 +23,7 @@ class MultivariateNormal(AbstractDistribution):
     loc: Float[Array, "*batch d"]
     scale_tril: Float[Array, "*batch d d"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real_vector, "scale_tril": ac.lower_cholesky}
 
     def __init__(
         self,
@@ -40,26 +42,14 @@ class MultivariateNormal(AbstractDistribution):
                 jnp.all(jnp.isfinite(scale_tril)),
                 "MultivariateNormal: `covariance_matrix` must be symmetric positive definite",
             )
-        loc, scale_tril = jnp.asarray(loc), jnp.asarray(scale_tril)
-        if loc.ndim < 1 or scale_tril.ndim < 2 or scale_tril.shape[-2:] != (loc.shape[-1],) * 2:
+        loc_shape, tril_shape = jnp.shape(loc), jnp.shape(scale_tril)
+        if len(loc_shape) < 1 or len(tril_shape) < 2 or tril_shape[-2:] != (loc_shape[-1],) * 2:
+            matrix = "scale_tril" if covariance_matrix is None else "covariance_matrix"
             raise ValueError(
-                "MultivariateNormal: `loc` must have shape (..., d) and `scale_tril` (..., d, d); "
-                f"got {loc.shape} and {scale_tril.shape}"
+                f"MultivariateNormal: `loc` must have shape (..., d) and `{matrix}` (..., d, d); "
+                f"got {loc_shape} and {tril_shape}"
             )
-        d = loc.shape[-1]
-        batch = jnp.broadcast_shapes(loc.shape[:-1], scale_tril.shape[:-2])
-        loc, _ = promote(loc, scale_tril[..., 0, 0])
-        (scale_tril,) = promote(jnp.asarray(scale_tril, loc.dtype))
-        self.loc = finite("MultivariateNormal", "loc", jnp.broadcast_to(loc, batch + (d,)))
-        scale_tril = jnp.broadcast_to(scale_tril, batch + (d, d))
-        diag = jnp.diagonal(scale_tril, axis1=-2, axis2=-1)
-        upper = jnp.triu(scale_tril, k=1)
-        ok = jnp.all(diag > 0) & jnp.all(upper == 0) & jnp.all(jnp.isfinite(scale_tril))
-        self.scale_tril = check(
-            scale_tril,
-            ok,
-            "MultivariateNormal: `scale_tril` must be lower-triangular with a positive diagonal",
-        )
+        self.loc, self.scale_tril = self._params(loc=loc, scale_tril=scale_tril)
 
     @property
     def batch_shape(self):

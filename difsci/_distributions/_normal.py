@@ -8,32 +8,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import jax.scipy.stats as jss
-from jax.scipy.special import ndtr
+from jax.scipy.special import log_ndtr, ndtr, ndtri
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, finite, positive, promote, safe_log
+from .._checks import check
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value, safe_log
+from ._location_scale import LocationScale
 
 
-class Normal(AbstractDistribution):
+class Normal(LocationScale):
     """Normal (Gaussian) with mean `loc` and standard deviation `scale` > 0."""
-
-    loc: Float[Array, "*batch"]
-    scale: Float[Array, "*batch"]
-    has_rsample: ClassVar[bool] = True
-
-    def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        self.loc = finite("Normal", "loc", loc)
-        self.scale = positive("Normal", "scale", scale)
-
-    @property
-    def batch_shape(self):
-        return self.loc.shape
-
-    @property
-    def support(self):
-        return c.real
 
     def sample(self, key, sample_shape=()):
         eps = jax.random.normal(key, self._shape(sample_shape), self.loc.dtype)
@@ -57,11 +43,10 @@ class LogNormal(AbstractDistribution):
     loc: Float[Array, "*batch"]
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive}
 
     def __init__(self, loc: Float[ArrayLike, "*batch"] = 0.0, scale: Float[ArrayLike, "*batch"] = 1.0):
-        loc, scale = promote(loc, scale)
-        self.loc = finite("LogNormal", "loc", loc)
-        self.scale = positive("LogNormal", "scale", scale)
+        self.loc, self.scale = self._params(loc=loc, scale=scale)
 
     @property
     def batch_shape(self):
@@ -95,10 +80,10 @@ class HalfNormal(AbstractDistribution):
 
     scale: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"scale": ac.positive}
 
     def __init__(self, scale: Float[ArrayLike, "*batch"] = 1.0):
-        (scale,) = promote(scale)
-        self.scale = positive("HalfNormal", "scale", scale)
+        (self.scale,) = self._params(scale=scale)
 
     @property
     def batch_shape(self):
@@ -135,6 +120,7 @@ class TruncatedNormal(AbstractDistribution):
     bounded_below: bool = eqx.field(static=True)
     bounded_above: bool = eqx.field(static=True)
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"loc": ac.real, "scale": ac.positive, "low": ac.not_nan, "high": ac.not_nan}
 
     def __init__(
         self,
@@ -148,20 +134,20 @@ class TruncatedNormal(AbstractDistribution):
         self.bounded_above = high is not None and not _concretely(jnp.isposinf, high)
         low_ = low if self.bounded_below else -jnp.inf
         high_ = high if self.bounded_above else jnp.inf
-        loc, scale, low_, high_ = promote(loc, scale, low_, high_)
-        self.loc = finite("TruncatedNormal", "loc", loc)
-        self.scale = positive("TruncatedNormal", "scale", scale)
-        from .._checks import check
-
-        self.low = check(low_, ~jnp.isnan(low_) & (low_ < high_), "TruncatedNormal: need `low` < `high`")
-        self.high = high_
+        self.loc, self.scale, low_, self.high = self._params(loc=loc, scale=scale, low=low_, high=high_)
+        self.low = check(low_, low_ < self.high, "TruncatedNormal: need `low` < `high`")
 
     @property
     def batch_shape(self):
         return self.loc.shape
 
     def _standard_bounds(self):
-        return (self.low - self.loc) / self.scale, (self.high - self.loc) / self.scale
+        def standard(bound):
+            # Double-where: d(inf / scale) / d scale is inf, and inf * 0 would be a NaN gradient.
+            finite = jnp.isfinite(bound)
+            return jnp.where(finite, (jnp.where(finite, bound, 0.0) - self.loc) / self.scale, bound)
+
+        return standard(self.low), standard(self.high)
 
     @property
     def support(self):
@@ -175,24 +161,26 @@ class TruncatedNormal(AbstractDistribution):
 
     def sample(self, key, sample_shape=()):
         a, b = self._standard_bounds()
-        z = jax.random.truncated_normal(key, a, b, self._shape(sample_shape), self.loc.dtype)
+        z = _standard_truncated_normal(key, a, b, self._shape(sample_shape), self.loc.dtype)
         return jnp.clip(self.loc + self.scale * z, self.low, self.high)
 
     def log_prob(self, value):
         a, b = self._standard_bounds()
         x = as_value(value, self.loc)
         inside = (x >= self.low) & (x <= self.high)
-        lp = jss.truncnorm.logpdf(x, a, b, self.loc, self.scale)
+        z = (jnp.where(inside, x, self.loc) - self.loc) / self.scale
+        lp = jss.norm.logpdf(z) - jnp.log(self.scale) - _log_mass(a, b)
         return jnp.where(inside, lp, -jnp.inf)
 
     def _moments(self):
         a, b = self._standard_bounds()
-        phi_a, phi_b = jss.norm.pdf(a), jss.norm.pdf(b)
-        z = ndtr(b) - ndtr(a)
+        log_z = _log_mass(a, b)
+        # phi(bound) / Z in log space: both underflow in the far tails, their ratio does not.
+        phi_a = jnp.where(jnp.isfinite(a), jnp.exp(jss.norm.logpdf(jnp.where(jnp.isfinite(a), a, 0.0)) - log_z), 0.0)
+        phi_b = jnp.where(jnp.isfinite(b), jnp.exp(jss.norm.logpdf(jnp.where(jnp.isfinite(b), b, 0.0)) - log_z), 0.0)
         a_phi_a = jnp.where(jnp.isfinite(a), a * phi_a, 0.0)
         b_phi_b = jnp.where(jnp.isfinite(b), b * phi_b, 0.0)
-        shift = (phi_a - phi_b) / z
-        return shift, (a_phi_a - b_phi_b) / z
+        return phi_a - phi_b, a_phi_a - b_phi_b
 
     @property
     def mean(self):
@@ -203,6 +191,56 @@ class TruncatedNormal(AbstractDistribution):
     def variance(self):
         shift, spread = self._moments()
         return self.scale**2 * (1 + spread - shift**2)
+
+
+def _log_mass(a, b):
+    """log(Phi(b) - Phi(a)) for a < b, from the near tail's log Phi so far tails keep their digits."""
+    flip = a > 0
+    lo, hi = jnp.where(flip, -b, a), jnp.where(flip, -a, b)  # now hi <= 0, or lo <= 0 <= hi
+    lo_finite, hi_finite = jnp.isfinite(lo), jnp.isfinite(hi)
+    log_hi = jnp.where(hi_finite, log_ndtr(jnp.where(hi_finite, hi, 0.0)), 0.0)
+    log_lo = jnp.where(lo_finite, log_ndtr(jnp.where(lo_finite, lo, 0.0)), -jnp.inf)
+    return log_hi + jnp.log1p(-jnp.exp(log_lo - log_hi))
+
+
+def _log_ndtri(log_p):
+    """z with log Phi(z) = log_p, accurate far into the left tail (Phi(z) below the smallest float)."""
+    dtype = log_p.dtype
+    log_tiny = math.log(float(jnp.finfo(dtype).tiny))
+    # Start from ndtri where exp(log_p) is a normal float, else from the tail asymptote
+    # log Phi(z) ~ -z^2/2 - log(-z) - log(2 pi)/2; then polish by Newton steps on log Phi.
+    t = -2 * jnp.minimum(log_p, log_tiny)
+    asymptote = -jnp.sqrt(t - jnp.log(t) - math.log(2 * math.pi))
+    z = jnp.where(log_p > log_tiny, ndtri(jnp.exp(jnp.maximum(log_p, log_tiny))), asymptote)
+    for _ in range(3):
+        slope = jnp.exp(jss.norm.logpdf(z) - log_ndtr(z))  # d log Phi / dz
+        step = (log_ndtr(z) - log_p) / slope
+        z = jnp.where(jnp.isfinite(z) & jnp.isfinite(step), z - step, z)
+    return z
+
+
+def _standard_truncated_normal(key, a, b, shape, dtype):
+    """Draws of N(0, 1) restricted to [a, b] by the inverse CDF, stable in both far tails.
+
+    Mirrored so that b <= 0 or a <= 0 <= b, the draw solves log Phi(z) = log Phi(b) +
+    log(u + (1 - u) Phi(a) / Phi(b)) with every term in log space, so bounds 50 standard
+    deviations out keep their resolution (a CDF difference there is 0 in any float). The
+    gradient with respect to a and b is the implicit one, d z = d(rhs) / (d log Phi / dz).
+    """
+    a, b = jnp.broadcast_to(a, shape).astype(dtype), jnp.broadcast_to(b, shape).astype(dtype)
+    flip = a > 0
+    lo, hi = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
+    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny)
+
+    # Infinite bounds through double-where, so their gradients are 0, not NaN.
+    lo_finite, hi_finite = jnp.isfinite(lo), jnp.isfinite(hi)
+    log_hi = jnp.where(hi_finite, log_ndtr(jnp.where(hi_finite, hi, 0.0)), 0.0)
+    ratio = jnp.where(lo_finite, jnp.exp(log_ndtr(jnp.where(lo_finite, lo, 0.0)) - log_hi), 0.0)
+    rhs = log_hi + jnp.log(u + (1 - u) * ratio)
+    z = jax.lax.stop_gradient(jnp.clip(_log_ndtri(rhs), lo, hi))
+    slope = jax.lax.stop_gradient(jnp.exp(jss.norm.logpdf(z) - log_ndtr(z)))
+    z = z + (rhs - jax.lax.stop_gradient(rhs)) / slope
+    return jnp.where(flip, -z, z)
 
 
 def _concretely(test, x) -> bool:

@@ -8,7 +8,8 @@ from jax.scipy.special import gammaln, xlogy
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, positive, promote, safe_log
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value, safe_log
 
 
 class Weibull(AbstractDistribution):
@@ -20,11 +21,10 @@ class Weibull(AbstractDistribution):
     scale: Float[Array, "*batch"]
     concentration: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"scale": ac.positive, "concentration": ac.positive}
 
     def __init__(self, scale: Float[ArrayLike, "*batch"], concentration: Float[ArrayLike, "*batch"]):
-        scale, concentration = promote(scale, concentration)
-        self.scale = positive("Weibull", "scale", scale)
-        self.concentration = positive("Weibull", "concentration", concentration)
+        self.scale, self.concentration = self._params(scale=scale, concentration=concentration)
 
     @property
     def batch_shape(self):
@@ -64,11 +64,10 @@ class Pareto(AbstractDistribution):
     scale: Float[Array, "*batch"]
     alpha: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"scale": ac.positive, "alpha": ac.positive}
 
     def __init__(self, scale: Float[ArrayLike, "*batch"], alpha: Float[ArrayLike, "*batch"]):
-        scale, alpha = promote(scale, alpha)
-        self.scale = positive("Pareto", "scale", scale)
-        self.alpha = positive("Pareto", "alpha", alpha)
+        self.scale, self.alpha = self._params(scale=scale, alpha=alpha)
 
     @property
     def batch_shape(self):

@@ -14,7 +14,8 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
-from ._base import AbstractDistribution, as_value, exactly_one, positive, promote, safe_log
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value, exactly_one, safe_log
 from ._discrete import normalised_logits
 
 
@@ -33,6 +34,7 @@ class RelaxedBernoulli(AbstractDistribution):
     temperature: Float[Array, "*batch"]
     logits: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"temperature": ac.positive, "probs": ac.unit_interval, "logits": ac.not_nan}
 
     def __init__(
         self,
@@ -42,14 +44,10 @@ class RelaxedBernoulli(AbstractDistribution):
     ):
         exactly_one("probs", probs, "logits", logits, "RelaxedBernoulli")
         if probs is not None:
-            from ._discrete import _check_probs
-
-            (p,) = promote(probs)
-            p = _check_probs("RelaxedBernoulli", p)
-            logits = jnp.log(p) - jnp.log1p(-p)
-        temperature, logits = promote(temperature, logits)
-        self.temperature = positive("RelaxedBernoulli", "temperature", temperature)
-        self.logits = logits
+            self.temperature, p = self._params(temperature=temperature, probs=probs)
+            self.logits = jnp.log(p) - jnp.log1p(-p)
+        else:
+            self.temperature, self.logits = self._params(temperature=temperature, logits=logits)
 
     @property
     def probs(self) -> Array:
@@ -85,6 +83,9 @@ class RelaxedOneHotCategorical(AbstractDistribution):
     temperature: Float[Array, "*batch"]
     logits: Float[Array, "*batch k"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {
+        "temperature": ac.positive, "probs": ac.categorical_probs, "logits": ac.categorical_logits,
+    }
 
     def __init__(
         self,
@@ -92,11 +93,7 @@ class RelaxedOneHotCategorical(AbstractDistribution):
         probs: Float[ArrayLike, "*batch k"] | None = None,
         logits: Float[ArrayLike, "*batch k"] | None = None,
     ):
-        logits = normalised_logits(type(self).__name__, probs, logits)
-        temperature, _ = promote(temperature, logits[..., 0])
-        batch = jnp.broadcast_shapes(temperature.shape, logits.shape[:-1])
-        self.temperature = positive(type(self).__name__, "temperature", jnp.broadcast_to(temperature, batch))
-        self.logits = jnp.broadcast_to(logits.astype(self.temperature.dtype), batch + logits.shape[-1:])
+        self.logits, self.temperature = normalised_logits(self, probs, logits, temperature=temperature)
 
     @property
     def probs(self) -> Array:
@@ -125,7 +122,7 @@ class RelaxedOneHotCategorical(AbstractDistribution):
         y = as_value(value, self.logits)
         k = self.logits.shape[-1]
         t = self.temperature
-        inside = jnp.all(y > 0, -1)
+        inside = jnp.all(y > 0, -1) & c.simplex.check(y)
         log_y = safe_log(y)
         scores = self.logits - t[..., None] * log_y
         lp = (

@@ -8,7 +8,8 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import _constraints as c
 from .._checks import check
-from ._base import AbstractDistribution, as_value, finite, promote
+from . import _arg_constraints as ac
+from ._base import AbstractDistribution, as_value
 
 
 class Uniform(AbstractDistribution):
@@ -17,11 +18,11 @@ class Uniform(AbstractDistribution):
     low: Float[Array, "*batch"]
     high: Float[Array, "*batch"]
     has_rsample: ClassVar[bool] = True
+    arg_constraints: ClassVar = {"low": ac.real, "high": ac.real}
 
     def __init__(self, low: Float[ArrayLike, "*batch"] = 0.0, high: Float[ArrayLike, "*batch"] = 1.0):
-        low, high = promote(low, high)
-        self.low = finite("Uniform", "low", low)
-        self.high = check(finite("Uniform", "high", high), high > low, "Uniform: need `low` < `high`")
+        low, high = self._params(low=low, high=high)
+        self.low, self.high = low, check(high, high > low, "Uniform: need `low` < `high`")
 
     @property
     def batch_shape(self):

@@ -676,3 +676,144 @@ def test_bad_parameters_raise_under_jit():
     assert np.isfinite(h(1.0))
     with pytest.raises(Exception, match="NegativeBinomial2: `concentration` must be > 0"):
         h(-1.0).block_until_ready()
+
+
+# --- issue 21: hostile-input findings ------------------------------------------------------
+
+TAILS = [(50.0, 60.0), (5.0, 15.0), (-60.0, -50.0), (-15.0, -5.0), (50.0, None), (None, -50.0), (-0.5, 30.0),
+         (-1.0, 2.0)]
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("low, high", TAILS)
+def test_truncated_normal_far_tails_match_scipy(low, high, dtype, key):
+    # Draws 50 standard deviations out used to pile up at the far bound (every draw 60.0).
+    d = ds.TruncatedNormal(jnp.asarray(0.0, dtype), jnp.asarray(1.0, dtype), low=low, high=high)
+    x = d.sample(key, (20_000,))
+    assert x.dtype == dtype
+    x = np.asarray(x, np.float64)
+    ref = st.truncnorm(-np.inf if low is None else low, np.inf if high is None else high)
+    assert np.all((x >= ref.a) & (x <= ref.b))
+    # Quantiles measured from the near bound, where the mass sits; 20,000 draws resolve ~2 %.
+    near = ref.a if np.isfinite(ref.a) and (ref.a > 0 or not np.isfinite(ref.b)) else (
+        ref.b if np.isfinite(ref.b) and ref.b < 0 else 0.0)
+    qs = [0.1, 0.5, 0.9]
+    np.testing.assert_allclose(np.quantile(x, qs) - near, ref.ppf(qs) - near, rtol=0.04, atol=0.02)
+    np.testing.assert_allclose(x.mean(), ref.mean(), atol=5 * ref.std() / np.sqrt(x.size))
+
+
+def test_truncated_normal_tail_draws_keep_their_gradient(key):
+    # d mean / d loc of TruncatedNormal(loc, 1, low=5) at loc = 0 is the variance of the standard
+    # normal truncated to [5, inf) (mean = loc + lambda(a), a = 5 - loc, lambda' = lambda (lambda - a)).
+    for low, high in [(5.0, None), (5.0, 15.0), (-15.0, -5.0)]:
+        f = lambda loc: jnp.mean(ds.TruncatedNormal(loc, 1.0, low=low, high=high).sample(key, (20_000,)))
+        ref = st.truncnorm(-np.inf if low is None else low, np.inf if high is None else high).var()
+        np.testing.assert_allclose(float(jax.grad(f)(0.0)), ref, rtol=0.03)
+
+
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(MULTIVARIATE))
+def test_log_prob_of_nan_is_minus_inf(name):
+    # NaN lies outside every support: it scores -inf (a sampler rejects it), never NaN.
+    dist = {**CASES, **MULTIVARIATE}[name][0]()
+    value = jnp.full(dist.batch_shape + dist.event_shape, jnp.nan)
+    assert np.all(np.isneginf(np.asarray(dist.log_prob(value))))
+
+
+def test_log_prob_gradients_at_the_edge_of_the_parameter_range():
+    assert float(jax.grad(lambda r: ds.Poisson(r).log_prob(0.0))(0.0)) == -1.0
+    assert float(jax.grad(lambda p: ds.Bernoulli(probs=p).log_prob(1.0))(1.0)) == 1.0
+    assert float(jax.grad(lambda p: ds.Bernoulli(probs=p).log_prob(0.0))(0.0)) == -1.0
+    assert float(jax.grad(lambda p: ds.Binomial(5, probs=p).log_prob(5.0))(1.0)) == 5.0
+    assert float(jax.grad(lambda p: ds.Binomial(5, probs=p).log_prob(0.0))(0.0)) == -5.0
+    assert float(jax.grad(lambda p: ds.Geometric(probs=p).log_prob(0.0))(1.0)) == 1.0
+    assert float(jax.grad(lambda p: ds.NegativeBinomial(2.0, probs=p).log_prob(0.0))(0.0)) == -2.0
+
+
+def test_categorical_with_infinite_logits_is_the_limit(key):
+    d = ds.Categorical(logits=jnp.array([0.0, jnp.inf]))
+    np.testing.assert_array_equal(np.asarray(d.log_prob(jnp.array([0, 1]))), [-np.inf, 0.0])
+    assert np.all(np.asarray(d.sample(key, (100,))) == 1)
+    d = ds.Categorical(logits=jnp.array([jnp.inf, -1.0, jnp.inf]))
+    np.testing.assert_allclose(np.asarray(d.probs), [0.5, 0.0, 0.5])
+    assert not np.any(np.isnan(np.asarray(jax.grad(lambda l: ds.Categorical(logits=l).log_prob(1))(
+        jnp.array([0.0, jnp.inf])))))
+    with pytest.raises(ValueError, match="logits"):
+        ds.Categorical(logits=jnp.array([-jnp.inf, -jnp.inf]))
+
+
+@pytest.mark.parametrize(
+    "make, value, shapes",
+    [
+        (lambda: ds.Normal(jnp.zeros(3), 1.0), jnp.zeros(4), ["(4,)", "(3,)"]),
+        (lambda: ds.MultivariateNormal(jnp.zeros(3), jnp.eye(3)), jnp.zeros(2), ["(2,)", "(3,)"]),
+        (lambda: ds.Dirichlet(jnp.ones(3)), jnp.ones(2) / 2, ["(2,)", "(3,)"]),
+        (lambda: ds.Categorical(logits=jnp.zeros((2, 3))), jnp.zeros(3, int), ["(3,)", "(2,)"]),
+    ],
+)
+def test_log_prob_of_a_wrong_shaped_value_names_the_shapes(make, value, shapes):
+    with pytest.raises(ValueError, match="`value` has shape") as info:
+        make().log_prob(value)
+    assert all(s in str(info.value) for s in shapes), str(info.value)
+
+
+def test_sample_shape_accepts_an_int_and_rejects_negative_sizes(key):
+    for d in [ds.Normal(0.0, 1.0), ds.Dirichlet(jnp.ones(3)), ds.MixtureSameFamily(
+            ds.Categorical(logits=jnp.zeros(2)), ds.Normal(jnp.zeros(2), 1.0))]:
+        np.testing.assert_array_equal(np.asarray(d.sample(key, 3)), np.asarray(d.sample(key, (3,))))
+    for bad in [(-1,), -2, (2.5,), "3"]:
+        with pytest.raises(ValueError, match="sample_shape"):
+            ds.Normal(0.0, 1.0).sample(key, bad)
+
+
+def test_bound_methods_jit():
+    # A distribution's bound method is a pytree holding arrays; jax.jit hashes it.
+    np.testing.assert_allclose(float(jax.jit(ds.Beta(2.0, 2.0).log_prob)(0.5)), st.beta(2, 2).logpdf(0.5), rtol=1e-12)
+    draws = jax.jit(ds.Normal(1.0, 2.0).sample, static_argnums=1)(jax.random.key(1), (4,))
+    assert draws.shape == (4,)
+    assert hash(ds.Normal(0.0, 1.0)) == hash(ds.Normal(0.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: ds.Normal(0.0, jnp.inf), "scale"),
+        (lambda: ds.Cauchy(0.0, jnp.inf), "scale"),
+        (lambda: ds.Beta(jnp.inf, 1.0), "a"),
+        (lambda: ds.Poisson(jnp.inf), "rate"),
+        (lambda: ds.Gamma(1.0, jnp.inf), "rate"),
+        (lambda: ds.Uniform(0.0, jnp.inf), "high"),
+        # df = inf is an error, not silently the Normal limit: the message says to use Normal.
+        (lambda: ds.StudentT(df=jnp.inf), "df"),
+        (lambda: ds.HalfStudentT(jnp.inf, 1.0), "df"),
+        (lambda: ds.VonMises(0.0, jnp.inf), "concentration"),
+    ],
+)
+def test_infinite_parameters_are_rejected(make, name):
+    with pytest.raises(ValueError, match=f"`{name}` must be .*finite"):
+        make()
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: ds.Normal(jnp.zeros(3), jnp.ones(4)), r"`loc` \(3,\), `scale` \(4,\)"),
+        (lambda: ds.Gamma(jnp.ones(2), jnp.ones(3)), r"`concentration` \(2,\), `rate` \(3,\)"),
+        (lambda: ds.Binomial(jnp.ones(3), probs=jnp.full(2, 0.5)), r"`probs` \(2,\), `total_count` \(3,\)"),
+        (lambda: ds.MultivariateNormal(jnp.zeros((2, 3)), jnp.broadcast_to(jnp.eye(3), (4, 3, 3))),
+         r"`loc` \(2, 3\), `scale_tril` \(4, 3, 3\)"),
+        (lambda: ds.MultivariateNormal(jnp.zeros(3), jnp.eye(2)), r"`scale_tril`.*\(3,\) and \(2, 2\)"),
+    ],
+)
+def test_parameter_shape_mismatch_names_the_arguments(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+def test_every_family_declares_its_parameter_constraints():
+    # The base class checks what `arg_constraints` declares: a family with array parameters
+    # and no declaration would accept anything.
+    for name in dir(ds):
+        cls = getattr(ds, name)
+        if isinstance(cls, type) and issubclass(cls, ds.AbstractDistribution) and name not in (
+                "AbstractDistribution", "Mixture", "MixtureSameFamily", "TransformedDistribution"):
+            assert cls.arg_constraints, name
