@@ -4,7 +4,48 @@ import sys
 
 import pytest
 
-from models._cli import main
+from models._cli import compilation_cache_dir, enable_compilation_cache, main
+
+
+@pytest.fixture(autouse=True)
+def _no_user_cache(monkeypatch):
+    # main() turns on the persistent compilation cache; tests never fill the user's real one.
+    monkeypatch.setenv("DIFSCI_NO_CACHE", "1")
+
+
+_COMPILE_ONCE = (
+    "import jax, jax.numpy as jnp; from models._cli import enable_compilation_cache as e; "
+    "print(e()); jax.jit(lambda x: jnp.sin(x) * 2 + jnp.cos(x))(1.0).block_until_ready()"
+)
+
+
+def _compile_in_subprocess(env_updates: dict, tmp_path) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DIFSCI_NO_CACHE", "DIFSCI_CACHE_DIR")}
+    env.update({"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home"), **env_updates})
+    return subprocess.run([sys.executable, "-c", _COMPILE_ONCE], capture_output=True, text=True, env=env, check=True)
+
+
+def test_compilation_cache_fills_the_user_cache_dir(tmp_path):
+    result = _compile_in_subprocess({}, tmp_path)
+    cache = tmp_path / "xdg" / "difsci" / "jax"
+    assert result.stdout.strip() == str(cache)
+    assert any(cache.iterdir()), "a compiled program should have been written to the cache"
+    assert not (tmp_path / "home").exists()
+
+
+def test_compilation_cache_switch_and_override(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert compilation_cache_dir() is None and enable_compilation_cache() is None  # DIFSCI_NO_CACHE=1
+    assert not (tmp_path / "xdg").exists()
+    monkeypatch.delenv("DIFSCI_NO_CACHE")
+    assert compilation_cache_dir() == tmp_path / "xdg" / "difsci" / "jax"
+    monkeypatch.setenv("DIFSCI_CACHE_DIR", str(tmp_path / "mine"))
+    assert compilation_cache_dir() == tmp_path / "mine"
+    monkeypatch.setenv("DIFSCI_NO_CACHE", "0")  # "0" means keep it on
+    assert compilation_cache_dir() == tmp_path / "mine"
+    assert main(["--no-cache", "trebuchet", "aim", "--target", "-1"]) == 2  # the flag parses before a command
 
 
 def test_demo_quick_writes_summary_and_pngs(tmp_path):
