@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,9 @@ def test_compilation_cache_switch_and_override(tmp_path, monkeypatch):
     assert main(["--no-cache", "trebuchet", "aim", "--target", "-1"]) == 2  # the flag parses before a command
 
 
-def test_demo_quick_writes_summary_and_pngs(tmp_path):
+def test_demo_quick_writes_summary_and_pngs(tmp_path, capsys):
+    from PIL import Image
+
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     coin = summary["probabilistic"]
@@ -60,10 +63,41 @@ def test_demo_quick_writes_summary_and_pngs(tmp_path):
     assert abs(nuts["posterior_sd"] - nuts["closed_form_sd"]) < 0.15 * nuts["closed_form_sd"]
     light = summary["light"]
     assert light["relative_error"] < 0.02 and light["final_loss"] < 0.01 * light["initial_loss"]
-    assert (tmp_path / "light" / "fit_strip.png").stat().st_size > 1000
-    for section in summary.values():
-        if isinstance(section, dict) and "png" in section:
-            assert (tmp_path / section["png"].split("/")[-1]).stat().st_size > 1000
+    with Image.open(light["strip"]) as strip:
+        assert strip.height >= 256 and strip.width >= 3 * 256
+    for name in ("probabilistic", "inference", "trebuchet"):
+        assert Path(summary[name]["png"]).stat().st_size > 10_000, name
+    # The closing screen names every section that ran and where its pictures are.
+    screen = capsys.readouterr().out.split("=" * 78)[-2]
+    for name in ("probabilistic", "inference", "trebuchet", "light"):
+        assert f"- {name} (" in screen and summary[name].get("png", summary[name].get("strip")) in screen
+    assert len(screen.strip().splitlines()) <= 24
+
+
+def test_shipped_aimer_hits_reachable_targets():
+    import jax
+    import jax.numpy as jnp
+
+    import physics
+    from models import relative_miss
+    from models._demo import load_shipped_aimer
+
+    jax.config.update("jax_enable_x64", True)
+    targets, winds = jnp.array([30.0, 60.0, 90.0]), jnp.array([4.0, -2.0, 0.0])
+    misses = jnp.abs(relative_miss(load_shipped_aimer(), physics.Trebuchet(), targets, winds)) * 100
+    assert jnp.all(misses < 0.5), misses
+
+
+@pytest.mark.slow  # compiles batched Levenberg-Marquardt aiming through the simulator
+def test_demo_surrogate_section_on_a_small_grid(tmp_path):
+    import jax
+
+    from models._demo import surrogate_section
+
+    jax.config.update("jax_enable_x64", True)
+    result = surrogate_section(tmp_path, jax.random.key(0), quick=True)
+    assert result["reachable_mean_miss_percent"] < 0.5 and result["reachable_fraction"] > 0.5
+    assert Path(result["png"]).stat().st_size > 10_000
 
 
 def test_bad_arguments_exit_nonzero_with_usage():
