@@ -130,3 +130,58 @@ def test_trebuchet_aim_bad_target(capsys):
 def test_train_rejects_bad_counts(capsys):
     assert main(["trebuchet", "train", "--refine", "-1"]) == 2
     assert "--refine >= 0" in capsys.readouterr().err
+
+
+_TETRAHEDRON = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
+
+
+def test_render_frames_the_mesh_by_default(tmp_path, capsys):
+    import numpy as np
+
+    import render
+
+    (tmp_path / "tet.obj").write_text(_TETRAHEDRON)
+    out = tmp_path / "tet.png"
+    assert main(["render", str(tmp_path / "tet.obj"), "--out", str(out), "--width", "40", "--height", "32"]) == 0
+    image = np.asarray(render.load_png(out))
+    assert image.shape == (32, 40, 3)
+    lit = image.mean(axis=2) > 0.1  # the background is 0.05
+    rows, cols = np.nonzero(lit)
+    # The whole mesh is in view (no lit pixel on the border) and fills a fair part of it.
+    assert lit.sum() > 0.1 * lit.size and rows.min() > 0 and cols.min() > 0
+    assert rows.max() < 31 and cols.max() < 39
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.obj"], "is not a file"),
+        (["{obj}", "--out", "x.jpg"], "--out must name a .png"),
+        (["{obj}", "--out", "{tmp}/no/such/dir/x.png"], "does not exist"),
+        (["{obj}", "--fov", "180"], "--fov must be in (0, 180)"),
+        (["{obj}", "--width", "0"], "--width and --height must be >= 1"),
+        (["{obj}", "--albedo", "2,0,0"], "--albedo must be in [0, 1]"),
+        (["{bad}"], "cannot read MESH"),
+    ],
+)
+def test_render_bad_input_is_a_clear_error(tmp_path, capsys, argv, message):
+    (tmp_path / "tet.obj").write_text(_TETRAHEDRON)
+    (tmp_path / "bad.obj").write_text("v 0 0\nf 1 2 3\n")
+    subs = {"{obj}": str(tmp_path / "tet.obj"), "{bad}": str(tmp_path / "bad.obj"), "{tmp}": str(tmp_path)}
+    argv = [subs.get(a, a.replace("{tmp}", str(tmp_path))) for a in argv]
+    assert main(["render", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_render_bad_triple_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["render", "m.obj", "--eye", "1,2"])
+    assert exc.value.code == 2 and "expected three finite numbers" in capsys.readouterr().err
+
+
+def test_every_command_has_help(capsys):
+    for command in (["demo"], ["trebuchet"], ["trebuchet", "aim"], ["trebuchet", "train"], ["render"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*command, "--help"])
+        assert exc.value.code == 0 and "usage: difsci" in capsys.readouterr().out
