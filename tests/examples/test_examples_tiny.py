@@ -16,8 +16,9 @@ OWN_TEST = {
 # slow tests, named here, not skipped; `.ci/run` runs them after the default suite.
 # Measured with --durations on 2 cores at load ~9 (so ~4x a quiet machine): infer_trebuchet
 # 175 s and lotka_volterra 130 s compiling NUTS, train_trebuchet_surrogate 180 s, bayesian_nn 121 s,
-# cartpole_control 105 s; the default-suite ones: discrete_vae 53 s, vae_digits 40 s, pendulum 28 s.
-SLOW = {"bayesian_nn", "cartpole_control", "infer_trebuchet", "lotka_volterra", "train_trebuchet_surrogate"}
+# cartpole_control 105 s, discrete_vae 53 s; the default-suite ones: vae_digits 40 s, pendulum 28 s.
+SLOW = {"bayesian_nn", "cartpole_control", "discrete_vae", "infer_trebuchet", "lotka_volterra",
+        "train_trebuchet_surrogate"}
 # Examples that print a summary and draw nothing.
 NO_PICTURE = {"infer_trebuchet"}
 
