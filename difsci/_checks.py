@@ -79,14 +79,17 @@ def check(value: ArrayLike, ok: Bool[ArrayLike, "..."], message: str) -> Array:
 
 
 def check_positive(name: str, value: ArrayLike) -> Array:
+    """`value` unchanged if every entry is > 0, else an error naming `name` (see `check`)."""
     return check(value, jnp.asarray(value) > 0, f"`{name}` must be > 0 and finite")
 
 
 def check_nonnegative(name: str, value: ArrayLike) -> Array:
+    """`value` unchanged if every entry is >= 0, else an error naming `name` (see `check`)."""
     return check(value, jnp.asarray(value) >= 0, f"`{name}` must be >= 0")
 
 
 def check_finite(name: str, value: ArrayLike) -> Array:
+    """`value` unchanged if no entry is NaN or infinite, else an error naming `name` (see `check`)."""
     return check(value, jnp.isfinite(value), f"`{name}` must be finite (no NaN or inf)")
 
 

@@ -98,4 +98,7 @@ def _plot(bands, grid, x, y, path):
 
 
 if __name__ == "__main__":
+    from models._cli import enable_compilation_cache
+
+    enable_compilation_cache()  # DIFSCI_NO_CACHE=1 turns it off
     main()

@@ -95,4 +95,7 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
+    from models._cli import enable_compilation_cache
+
+    enable_compilation_cache()  # DIFSCI_NO_CACHE=1 turns it off
     main()

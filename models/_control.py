@@ -18,6 +18,7 @@ import difsci as ds
 
 
 def pendulum_features(state: Float[Array, "2"]) -> Float[Array, "3"]:
+    """A pendulum policy's inputs from its state (angle rad, rate rad/s): cos, sin, rate / 5."""
     return jnp.stack([jnp.cos(state[0]), jnp.sin(state[0]), state[1] / 5.0])
 
 
@@ -112,6 +113,7 @@ def episodes_to_goal(result: "ds.TrainResult") -> int | None:
 
 
 def episode_cost(system, policy, cost, state0, ts) -> float:
+    """`cost` of one closed-loop rollout of `system` under `policy` from `state0` over times `ts`."""
     return float(eqx.filter_jit(lambda p: cost(system.rollout(state0, ts, p)))(policy))
 
 

@@ -1,13 +1,57 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from models._cli import main
+from models._cli import compilation_cache_dir, enable_compilation_cache, main
 
 
-def test_demo_quick_writes_summary_and_pngs(tmp_path):
+@pytest.fixture(autouse=True)
+def _no_user_cache(monkeypatch):
+    # main() turns on the persistent compilation cache; tests never fill the user's real one.
+    monkeypatch.setenv("DIFSCI_NO_CACHE", "1")
+
+
+_COMPILE_ONCE = (
+    "import jax, jax.numpy as jnp; from models._cli import enable_compilation_cache as e; "
+    "print(e()); jax.jit(lambda x: jnp.sin(x) * 2 + jnp.cos(x))(1.0).block_until_ready()"
+)
+
+
+def _compile_in_subprocess(env_updates: dict, tmp_path) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DIFSCI_NO_CACHE", "DIFSCI_CACHE_DIR")}
+    env.update({"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home"), **env_updates})
+    return subprocess.run([sys.executable, "-c", _COMPILE_ONCE], capture_output=True, text=True, env=env, check=True)
+
+
+def test_compilation_cache_fills_the_user_cache_dir(tmp_path):
+    result = _compile_in_subprocess({}, tmp_path)
+    cache = tmp_path / "xdg" / "difsci" / "jax"
+    assert result.stdout.strip() == str(cache)
+    assert any(cache.iterdir()), "a compiled program should have been written to the cache"
+    assert not (tmp_path / "home").exists()
+
+
+def test_compilation_cache_switch_and_override(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert compilation_cache_dir() is None and enable_compilation_cache() is None  # DIFSCI_NO_CACHE=1
+    assert not (tmp_path / "xdg").exists()
+    monkeypatch.delenv("DIFSCI_NO_CACHE")
+    assert compilation_cache_dir() == tmp_path / "xdg" / "difsci" / "jax"
+    monkeypatch.setenv("DIFSCI_CACHE_DIR", str(tmp_path / "mine"))
+    assert compilation_cache_dir() == tmp_path / "mine"
+    monkeypatch.setenv("DIFSCI_NO_CACHE", "0")  # "0" means keep it on
+    assert compilation_cache_dir() == tmp_path / "mine"
+    assert main(["--no-cache", "trebuchet", "aim", "--target", "-1"]) == 2  # the flag parses before a command
+
+
+def test_demo_quick_writes_summary_and_pngs(tmp_path, capsys):
+    from PIL import Image
+
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     coin = summary["probabilistic"]
@@ -19,10 +63,41 @@ def test_demo_quick_writes_summary_and_pngs(tmp_path):
     assert abs(nuts["posterior_sd"] - nuts["closed_form_sd"]) < 0.15 * nuts["closed_form_sd"]
     light = summary["light"]
     assert light["relative_error"] < 0.02 and light["final_loss"] < 0.01 * light["initial_loss"]
-    assert (tmp_path / "light" / "fit_strip.png").stat().st_size > 1000
-    for section in summary.values():
-        if isinstance(section, dict) and "png" in section:
-            assert (tmp_path / section["png"].split("/")[-1]).stat().st_size > 1000
+    with Image.open(light["strip"]) as strip:
+        assert strip.height >= 256 and strip.width >= 3 * 256
+    for name in ("probabilistic", "inference", "trebuchet"):
+        assert Path(summary[name]["png"]).stat().st_size > 10_000, name
+    # The closing screen names every section that ran and where its pictures are.
+    screen = capsys.readouterr().out.split("=" * 78)[-2]
+    for name in ("probabilistic", "inference", "trebuchet", "light"):
+        assert f"- {name} (" in screen and summary[name].get("png", summary[name].get("strip")) in screen
+    assert len(screen.strip().splitlines()) <= 24
+
+
+def test_shipped_aimer_hits_reachable_targets():
+    import jax
+    import jax.numpy as jnp
+
+    import physics
+    from models import relative_miss
+    from models._demo import load_shipped_aimer
+
+    jax.config.update("jax_enable_x64", True)
+    targets, winds = jnp.array([30.0, 60.0, 90.0]), jnp.array([4.0, -2.0, 0.0])
+    misses = jnp.abs(relative_miss(load_shipped_aimer(), physics.Trebuchet(), targets, winds)) * 100
+    assert jnp.all(misses < 0.5), misses
+
+
+@pytest.mark.slow  # compiles batched Levenberg-Marquardt aiming through the simulator
+def test_demo_surrogate_section_on_a_small_grid(tmp_path):
+    import jax
+
+    from models._demo import surrogate_section
+
+    jax.config.update("jax_enable_x64", True)
+    result = surrogate_section(tmp_path, jax.random.key(0), quick=True)
+    assert result["reachable_mean_miss_percent"] < 0.5 and result["reachable_fraction"] > 0.5
+    assert Path(result["png"]).stat().st_size > 10_000
 
 
 def test_bad_arguments_exit_nonzero_with_usage():
@@ -55,3 +130,58 @@ def test_trebuchet_aim_bad_target(capsys):
 def test_train_rejects_bad_counts(capsys):
     assert main(["trebuchet", "train", "--refine", "-1"]) == 2
     assert "--refine >= 0" in capsys.readouterr().err
+
+
+_TETRAHEDRON = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
+
+
+def test_render_frames_the_mesh_by_default(tmp_path, capsys):
+    import numpy as np
+
+    import render
+
+    (tmp_path / "tet.obj").write_text(_TETRAHEDRON)
+    out = tmp_path / "tet.png"
+    assert main(["render", str(tmp_path / "tet.obj"), "--out", str(out), "--width", "40", "--height", "32"]) == 0
+    image = np.asarray(render.load_png(out))
+    assert image.shape == (32, 40, 3)
+    lit = image.mean(axis=2) > 0.1  # the background is 0.05
+    rows, cols = np.nonzero(lit)
+    # The whole mesh is in view (no lit pixel on the border) and fills a fair part of it.
+    assert lit.sum() > 0.1 * lit.size and rows.min() > 0 and cols.min() > 0
+    assert rows.max() < 31 and cols.max() < 39
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.obj"], "is not a file"),
+        (["{obj}", "--out", "x.jpg"], "--out must name a .png"),
+        (["{obj}", "--out", "{tmp}/no/such/dir/x.png"], "does not exist"),
+        (["{obj}", "--fov", "180"], "--fov must be in (0, 180)"),
+        (["{obj}", "--width", "0"], "--width and --height must be >= 1"),
+        (["{obj}", "--albedo", "2,0,0"], "--albedo must be in [0, 1]"),
+        (["{bad}"], "cannot read MESH"),
+    ],
+)
+def test_render_bad_input_is_a_clear_error(tmp_path, capsys, argv, message):
+    (tmp_path / "tet.obj").write_text(_TETRAHEDRON)
+    (tmp_path / "bad.obj").write_text("v 0 0\nf 1 2 3\n")
+    subs = {"{obj}": str(tmp_path / "tet.obj"), "{bad}": str(tmp_path / "bad.obj"), "{tmp}": str(tmp_path)}
+    argv = [subs.get(a, a.replace("{tmp}", str(tmp_path))) for a in argv]
+    assert main(["render", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_render_bad_triple_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["render", "m.obj", "--eye", "1,2"])
+    assert exc.value.code == 2 and "expected three finite numbers" in capsys.readouterr().err
+
+
+def test_every_command_has_help(capsys):
+    for command in (["demo"], ["trebuchet"], ["trebuchet", "aim"], ["trebuchet", "train"], ["render"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*command, "--help"])
+        assert exc.value.code == 0 and "usage: difsci" in capsys.readouterr().out
