@@ -35,3 +35,12 @@ from ._trebuchet import TrebuchetFailure as TrebuchetFailure
 from ._trebuchet import TrebuchetState as TrebuchetState
 from ._trebuchet import degrees as degrees
 from ._trebuchet import pounds as pounds
+from ._ude import UniversalODE as UniversalODE
+from ._ude import multiple_shooting_loss as multiple_shooting_loss
+from ._ude import shooting_starts as shooting_starts
+from ._ude import trajectory_loss as trajectory_loss
+from ._sindy import SINDyResult as SINDyResult
+from ._sindy import polynomial_library as polynomial_library
+from ._sindy import polynomial_names as polynomial_names
+from ._sindy import sindy as sindy
+from ._sindy import stlsq as stlsq
