@@ -10,7 +10,14 @@ observed at 31 noisy points on t in [0, 3]. The growth and death rates (alpha x,
 are known; a network stands for the interactions. It is fitted by multiple shooting, then
 SINDy (sequentially thresholded least squares over the monomials up to degree 2) turns the
 fitted network into equations. The recovered model, a pure neural ODE fitted to the same
-data and the true model are then run far beyond the window.
+data and the true model are then run far beyond the window (to t = 20).
+
+Measured (seed 0, defaults, ~150 s on 2 busy cores): beta 0.8898, gamma 0.8038 (1.1 % and
+0.5 % off), no other terms; RMSE beyond the window 0.23 for the recovered model against
+6e5 for the neural ODE. The network matters: with the paper's radial-basis activations
+(width 16, Adam at 3e-3) or tanh, the fit stayed ~0.5 off the interactions somewhere in the
+window and SINDy chose -0.2 + 1.3 x y - 0.2 y^2 instead of -0.9 x y (on [0, 3] from this start
+the predators collapse, and those terms are nearly collinear along the path).
 
     python examples/ude_lotka_volterra.py              # the full run (a few minutes on 2 cores)
     python examples/ude_lotka_volterra.py --steps 20 --width 8   # a smoke test
@@ -43,13 +50,16 @@ class KnownTerms(eqx.Module):
         return jnp.stack([self.alpha * y[0], -self.delta * y[1]])
 
 
+ACTIVATIONS = {"rbf": lambda x: jnp.exp(-(x**2)), "tanh": jnp.tanh, "softplus": jax.nn.softplus, "gelu": jax.nn.gelu}
+
+
 class Interactions(eqx.Module):
-    """A small MLP of the state; Gaussian radial-basis activations as in the paper."""
+    """A small MLP of the state (Gaussian radial-basis activations in the paper)."""
 
     mlp: eqx.nn.MLP
 
-    def __init__(self, width, depth, key):
-        self.mlp = eqx.nn.MLP(2, 2, width, depth, activation=lambda x: jnp.exp(-(x**2)), key=key)
+    def __init__(self, width, depth, key, activation="rbf"):
+        self.mlp = eqx.nn.MLP(2, 2, width, depth, activation=ACTIVATIONS[activation], key=key)
 
     def __call__(self, y):
         return self.mlp(y)
@@ -81,24 +91,26 @@ def fit(model, ts, data, *, steps, refine_steps, segment, learning_rate, key):
     def whole(model, batch, key):
         return physics.trajectory_loss(model, ts, data)
 
-    first = ds.train((model, starts), shooting, optax.adam(learning_rate), key, num_steps=steps, progress_bar=False)
+    schedule = optax.cosine_decay_schedule(learning_rate, max(steps, 1), alpha=0.05)
+    first = ds.train((model, starts), shooting, optax.adam(schedule), key, num_steps=steps, progress_bar=False)
     if refine_steps == 0:
         return first.model[0], first.losses
-    refine = ds.train(first.model[0], whole, optax.adam(learning_rate / 3), key, num_steps=refine_steps, progress_bar=False)
+    refine = ds.train(first.model[0], whole, optax.adam(learning_rate / 20), key, num_steps=refine_steps, progress_bar=False)
     return refine.model, np.concatenate([first.losses, refine.losses])
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--refine-steps", type=int, default=1000, help="whole-trajectory steps after shooting")
-    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--refine-steps", type=int, default=2000, help="whole-trajectory steps after shooting")
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default="gelu")
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--points", type=int, default=31)
     parser.add_argument("--t-end", type=float, default=3.0)
     parser.add_argument("--noise", type=float, default=0.01, help="noise sd as a fraction of each population's mean")
     parser.add_argument("--segment", type=int, default=5, help="steps per multiple-shooting segment")
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--threshold", type=float, default=0.1, help="SINDy's threshold")
     parser.add_argument("--horizon", type=float, default=20.0, help="extrapolate to this time (s)")
     parser.add_argument("--seed", type=int, default=0)
@@ -109,8 +121,8 @@ def main(argv=None) -> dict:
     data_key, ude_key, node_key, train_key = jax.random.split(jax.random.key(args.seed), 4)
     ts, clean, data = make_data(data_key, args.points, args.t_end, args.noise)
     known = KnownTerms(TRUE["alpha"], TRUE["delta"])
-    ude = physics.UniversalODE(known, Interactions(args.width, args.depth, ude_key), SETTINGS)
-    node = physics.UniversalODE(None, Interactions(args.width, args.depth, node_key), SETTINGS)
+    ude = physics.UniversalODE(known, Interactions(args.width, args.depth, ude_key, args.activation), SETTINGS)
+    node = physics.UniversalODE(None, Interactions(args.width, args.depth, node_key, args.activation), SETTINGS)
     fit_kw = dict(steps=args.steps, refine_steps=args.refine_steps, segment=args.segment, learning_rate=args.learning_rate, key=train_key)
     ude, ude_losses = fit(ude, ts, data, **fit_kw)
     node, node_losses = fit(node, ts, data, **fit_kw)
@@ -119,6 +131,9 @@ def main(argv=None) -> dict:
     dense = jnp.linspace(0.0, args.t_end, 200)
     states = physics.observe(ude, data[0], ts=dense)
     recovered = physics.sindy(states, jax.vmap(ude.network)(states), degree=2, threshold=args.threshold, names=("x", "y"))
+    x, y = states[:, 0], states[:, 1]
+    true_terms = jnp.stack([-TRUE["beta"] * x * y, TRUE["gamma"] * x * y], 1)
+    network_error = float(jnp.max(jnp.abs(jax.vmap(ude.network)(states) - true_terms)))
     c = recovered.coefficients
     terms = recovered.terms
     xy = terms.index("x y")
@@ -147,6 +162,7 @@ def main(argv=None) -> dict:
         "beta_true": TRUE["beta"], "beta_recovered": beta, "beta_relative_error": abs(beta - TRUE["beta"]) / TRUE["beta"],
         "gamma_true": TRUE["gamma"], "gamma_recovered": gamma, "gamma_relative_error": abs(gamma - TRUE["gamma"]) / TRUE["gamma"],
         "other_terms_abs_sum": others,
+        "network_max_error_in_window": network_error,
         "equations": recovered.equations(("x", "y")),
         "extrapolation_rmse": errors,
         "final_loss_ude": float(ude_losses[-1]), "final_loss_neural_ode": float(node_losses[-1]),
