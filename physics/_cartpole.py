@@ -6,19 +6,20 @@ Equations of Barto, Sutton & Anderson (1983) without friction (pole angle 0 = up
 
 from collections.abc import Callable
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 import difsci as ds
 
-from ._pendulum import no_control
-from ._solve import SolverSettings, rollout
+from ._closed_loop import ClosedLoop, no_control
+from ._simulator import AbstractODE, observe
+from ._solve import SolverSettings
 
 
-class CartPole(eqx.Module):
+class CartPole(AbstractODE):
     """State (x m, angle rad from upright, velocity m/s, angular rate rad/s); force on the cart
-    = clip(control(t, state), -max_force, max_force) N."""
+    = clip(control(t, state), -max_force, max_force) N. As a simulator its inputs are a
+    `ClosedLoop` and its observation the states at the saved times."""
 
     cart_mass: Float[Array, ""]
     pole_mass: Float[Array, ""]
@@ -47,14 +48,17 @@ class CartPole(eqx.Module):
         alpha = (self.gravity * jnp.sin(th) - jnp.cos(th) * tmp) / (self.half_length * (4.0 / 3.0 - self.pole_mass * jnp.cos(th) ** 2 / total))
         return tmp - ml * alpha * jnp.cos(th) / total, alpha
 
-    def _field(self, t, y, control):
-        force = jnp.clip(control(t, y), -self.max_force, self.max_force)
+    def initial_state(self, inputs: ClosedLoop) -> Float[Array, "4"]:
+        return inputs.state0
+
+    def vector_field(self, t, y, inputs: ClosedLoop) -> Float[Array, "4"]:
+        force = jnp.clip(inputs.control(t, y), -self.max_force, self.max_force)
         acc, alpha = self.accelerations(y, force)
         return jnp.stack([y[2], y[3], acc, alpha])
 
     def rollout(self, state0: Float[ArrayLike, "4"], ts: Float[ArrayLike, " k"], control: Callable = no_control) -> Float[Array, "k 4"]:
         """States at times `ts` (s) from `state0` under the closed loop `control(t, state)`."""
-        return rollout(self._field, jnp.asarray(state0, float), jnp.asarray(ts, float), control, settings=self.settings)
+        return observe(self, ClosedLoop(state0, control), ts=ts)
 
     def energy(self, state: Float[Array, "*b 4"]) -> Float[Array, "*b"]:
         """Kinetic + potential energy (J) of cart and pole (pole hinge at height 0)."""

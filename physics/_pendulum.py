@@ -2,24 +2,22 @@
 
 from collections.abc import Callable
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 import difsci as ds
 
-from ._solve import SolverSettings, rollout
+from ._closed_loop import ClosedLoop, no_control
+from ._simulator import AbstractODE, observe
+from ._solve import SolverSettings
 
 
-def no_control(t, state):
-    return jnp.zeros((), state.dtype)
-
-
-class Pendulum(eqx.Module):
+class Pendulum(AbstractODE):
     """A point mass `mass` (kg) on a massless rod of `length` (m), angle 0 hanging down.
 
     Torque = -`damping` * rate + `drive_amplitude` cos(`drive_frequency` t) + control(t, state) (N m).
-    State: (angle rad, rate rad/s).
+    State: (angle rad, rate rad/s). As a simulator its inputs are a `ClosedLoop` and its
+    observation the states at the saved times.
     """
 
     length: Float[Array, ""]
@@ -39,14 +37,17 @@ class Pendulum(eqx.Module):
         self.drive_frequency = ds.check(jnp.asarray(drive_frequency, float), jnp.isfinite(drive_frequency), "Pendulum: `drive_frequency` must be finite")
         self.settings = settings
 
-    def _field(self, t, y, control):
+    def initial_state(self, inputs: ClosedLoop) -> Float[Array, "2"]:
+        return inputs.state0
+
+    def vector_field(self, t, y, inputs: ClosedLoop) -> Float[Array, "2"]:
         inertia = self.mass * self.length**2
-        torque = -self.damping * y[1] + self.drive_amplitude * jnp.cos(self.drive_frequency * t) + control(t, y)
+        torque = -self.damping * y[1] + self.drive_amplitude * jnp.cos(self.drive_frequency * t) + inputs.control(t, y)
         return jnp.stack([y[1], -self.gravity / self.length * jnp.sin(y[0]) + torque / inertia])
 
     def rollout(self, state0: Float[ArrayLike, "2"], ts: Float[ArrayLike, " k"], control: Callable = no_control) -> Float[Array, "k 2"]:
         """States at times `ts` (s) from `state0`, with torque `control(t, state)` added."""
-        return rollout(self._field, jnp.asarray(state0, float), jnp.asarray(ts, float), control, settings=self.settings)
+        return observe(self, ClosedLoop(state0, control), ts=ts)
 
     def energy(self, state: Float[Array, "*b 2"]) -> Float[Array, "*b"]:
         """Kinetic + potential energy (J), zero hanging at rest."""

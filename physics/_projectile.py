@@ -1,17 +1,41 @@
 """A point projectile with quadratic drag relative to the wind, launched from a height."""
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 import difsci as ds
 
-from ._solve import SolverSettings, raise_on_failure, solve_phase
+from ._simulator import AbstractSimulator, Phase, Trajectory, observe
+from ._solve import SolverSettings
 
 
-class Projectile(eqx.Module):
+class Launch(eqx.Module):
+    """A shot: `speed` (m/s, > 0), `angle` (rad above the horizontal, in (0, pi/2)), `wind`
+    (m/s, + = tailwind), `height` (m above the ground, >= 0)."""
+
+    speed: Float[Array, ""]
+    angle: Float[Array, ""]
+    wind: Float[Array, ""]
+    height: Float[Array, ""]
+
+    def __init__(self, speed: ArrayLike, angle: ArrayLike, wind: ArrayLike = 0.0, height: ArrayLike = 0.0):
+        speed, angle, wind, height = (jnp.asarray(x, float) for x in (speed, angle, wind, height))
+        self.speed = ds.check(speed, speed > 0, "Projectile: `speed` (m/s) must be > 0")
+        self.angle = ds.check(angle, (angle > 0) & (angle < jnp.pi / 2), "Projectile: `angle` (rad) must lie in (0, pi/2)")
+        self.wind = ds.check(wind, jnp.isfinite(wind), "Projectile: `wind` (m/s) must be finite")
+        self.height = ds.check(height, height >= 0, "Projectile: `height` (m) must be >= 0")
+
+
+class Projectile(AbstractSimulator):
     """A sphere of `mass` (kg) and `radius` (m) with drag coefficient `drag_coefficient` in air of
-    `air_density` (kg/m^3) under `gravity` (m/s^2). Zero air density gives the vacuum parabola."""
+    `air_density` (kg/m^3) under `gravity` (m/s^2). Zero air density gives the vacuum parabola.
+
+    As a simulator its inputs are a `Launch`, its state (x, y, vx, vy) (m, m/s), its event the
+    landing and its observation the range; `mode="auto"` means `forward_sensitivities`.
+    """
 
     mass: Float[Array, ""]
     radius: Float[Array, ""]
@@ -19,6 +43,7 @@ class Projectile(eqx.Module):
     air_density: Float[Array, ""]
     gravity: Float[Array, ""]
     settings: SolverSettings
+    default_mode: ClassVar[str] = "forward_sensitivities"
 
     def __init__(self, mass=0.1488, radius=0.03795, drag_coefficient=1.0, air_density=1.0, gravity=9.80665, settings=SolverSettings()):
         self.mass = ds.check(jnp.asarray(mass, float), jnp.asarray(mass) > 0, "Projectile: `mass` (kg) must be > 0")
@@ -28,10 +53,23 @@ class Projectile(eqx.Module):
         self.gravity = ds.check(jnp.asarray(gravity, float), jnp.asarray(gravity) > 0, "Projectile: `gravity` must be > 0")
         self.settings = settings
 
-    def _field(self, t, y, wind):
+    def initial_state(self, inputs: Launch) -> Float[Array, "4"]:
+        u = inputs
+        return jnp.stack([jnp.zeros_like(u.speed), u.height, u.speed * jnp.cos(u.angle), u.speed * jnp.sin(u.angle)])
+
+    def vector_field(self, t, y, inputs: Launch) -> Float[Array, "4"]:
         k = self.air_density * self.drag_coefficient * jnp.pi * self.radius**2 / (2 * self.mass)
-        speed = jnp.sqrt(y[3] ** 2 + (wind - y[2]) ** 2)
-        return jnp.stack([y[2], y[3], -k * (y[2] - wind) * speed, -self.gravity - k * y[3] * speed])
+        speed = jnp.sqrt(y[3] ** 2 + (inputs.wind - y[2]) ** 2)
+        return jnp.stack([y[2], y[3], -k * (y[2] - inputs.wind) * speed, -self.gravity - k * y[3] * speed])
+
+    def phases(self) -> tuple[Phase]:
+        # Only a downward crossing of the ground ends the flight, so a launch from it does not.
+        landing = lambda t, y, inputs: y[1]  # noqa: E731
+        return (Phase(self.vector_field, landing, direction=False, never_ends="the shot never came down (or ran out of solver steps)"),)
+
+    def observation(self, trajectory: Trajectory, inputs: Launch) -> Float[Array, ""]:
+        """The range (m)."""
+        return trajectory.event_states[0, 0]
 
     def range(
         self,
@@ -44,14 +82,4 @@ class Projectile(eqx.Module):
     ) -> Float[Array, ""]:
         """Horizontal distance (m) where a shot at `speed` (m/s) and `angle` (rad above the
         horizontal) from `height` (m) comes down to the ground, in `wind` (m/s, + = tailwind)."""
-        speed = ds.check(jnp.asarray(speed, float), jnp.asarray(speed) > 0, "Projectile: `speed` (m/s) must be > 0")
-        angle = ds.check(jnp.asarray(angle, float), (jnp.asarray(angle) > 0) & (jnp.asarray(angle) < jnp.pi / 2), "Projectile: `angle` (rad) must lie in (0, pi/2)")
-        height = ds.check(jnp.asarray(height, float), jnp.asarray(height) >= 0, "Projectile: `height` (m) must be >= 0")
-        y0 = jnp.stack([jnp.zeros_like(speed), height, speed * jnp.cos(angle), speed * jnp.sin(angle)])
-        # Only a downward crossing of the ground ends the flight, so a launch from it does not.
-        phase = solve_phase(self._field, y0, 0.0, 1e4, jnp.asarray(wind, float), lambda t, y, w: y[1], settings=self.settings, direction=False)
-        distance = phase.y_end[0]
-        failure = jnp.where(phase.ok, 0, 1)
-        if throw:
-            return raise_on_failure(distance, failure, ("Projectile: the shot never came down (or ran out of solver steps)",))
-        return jnp.where(phase.ok, distance, jnp.nan)
+        return observe(self, Launch(speed, angle, wind, height), throw=throw)

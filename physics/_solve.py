@@ -6,6 +6,7 @@ exceptions inside `jit`: each phase returns `ok`, and simulators turn the flags 
 clear error (`throw=True`) or NaN results that a sampler can reject (`throw=False`).
 """
 
+import dataclasses
 from collections.abc import Callable
 
 import diffrax as dfx
@@ -18,35 +19,81 @@ from jaxtyping import Array, Bool, Float, PyTree
 from ._tsit5 import Tsit5
 
 
+MODES = ("auto", "recursive_checkpoint", "direct", "forward", "forward_sensitivities")
+
+
 class SolverSettings(eqx.Module):
-    """How phases are integrated: adaptive Tsit5 with a PID step-size controller.
+    """How phases are integrated and differentiated.
 
-    The default solver is diffrax's Tsit5 method with its stages unrolled (`physics._tsit5`);
-    any diffrax solver can be given instead.
+    **Fields:** `rtol`, `atol` (the PID controller's tolerances, raised to 100 ulp of the
+    working precision), `max_steps` (per phase), `solver` (any diffrax solver: the default is
+    Tsit5 with its stages unrolled, `physics._tsit5`; an implicit one such as
+    `diffrax.Kvaerno5()` for stiff problems, see `SolverSettings.stiff`), `pcoeff`, `icoeff`
+    (the PID controller's coefficients), `checkpoints` (stored steps for
+    `recursive_checkpoint`, default `max_steps`), and `mode`, how derivatives are taken:
 
-    `max_steps` bounds each phase; `adjoint` chooses how reverse-mode gradients are taken
-    (diffrax's `RecursiveCheckpointAdjoint` with `checkpoints` stored steps by default:
-    enough to keep the backward pass to a couple of forward passes for these short solves).
+    - `"recursive_checkpoint"`: diffrax's `RecursiveCheckpointAdjoint`; reverse mode only
+      (`jax.grad`, `jax.jacrev`).
+    - `"direct"`: diffrax's `DirectAdjoint`; forward and reverse mode, slower than either
+      specialist.
+    - `"forward"`: diffrax's `ForwardMode`; forward mode only (`jax.jvp`, `jax.jacfwd`).
+    - `"forward_sensitivities"`: `observe` (so `Trebuchet.shoot`, `Projectile.range`) gets a
+      custom JVP that solves once more in diffrax's `ForwardMode` with one tangent per input
+      being differentiated, which JAX transposes for reverse mode: both modes, and the
+      cheapest when an observation has few inputs. A full `simulate` trajectory in this mode
+      is differentiated by `RecursiveCheckpointAdjoint`.
+    - `"auto"` (default): the simulator's choice, `forward_sensitivities` for the trebuchet
+      and the projectile (a few numbers from a few inputs), `recursive_checkpoint` for the
+      rest (a trajectory, from a controller with many parameters).
+
+    Event times are root-found and differentiated implicitly in every mode.
     """
 
     rtol: float = eqx.field(static=True, default=1e-7)
     atol: float = eqx.field(static=True, default=1e-7)
     max_steps: int = eqx.field(static=True, default=512)
     checkpoints: int | None = eqx.field(static=True, default=None)
-    mode: str = eqx.field(static=True, default="reverse")
+    mode: str = eqx.field(static=True, default="auto")
     solver: dfx.AbstractSolver = Tsit5()
+    pcoeff: float = eqx.field(static=True, default=0.0)
+    icoeff: float = eqx.field(static=True, default=1.0)
 
     def __check_init__(self):
-        if self.mode not in ("reverse", "forward", "both"):
-            raise ValueError(f"SolverSettings: `mode` must be 'reverse', 'forward' or 'both', got {self.mode!r}")
+        if self.mode in ("reverse", "both"):
+            new = "'forward_sensitivities' or 'recursive_checkpoint'" if self.mode == "reverse" else "'direct'"
+            raise ValueError(f"SolverSettings: `mode` {self.mode!r} was renamed after diffrax's adjoints: use {new}")
+        if self.mode not in MODES:
+            raise ValueError(f"SolverSettings: `mode` must be one of {MODES}, got {self.mode!r}")
+        if not (self.rtol > 0 and self.atol > 0):
+            raise ValueError(f"SolverSettings: `rtol` and `atol` must be > 0, got {self.rtol}, {self.atol}")
+        if not self.max_steps >= 1:
+            raise ValueError(f"SolverSettings: `max_steps` must be >= 1, got {self.max_steps}")
+
+    @classmethod
+    def stiff(cls, rtol: float = 1e-8, atol: float = 1e-8, max_steps: int = 4096, mode: str = "auto") -> "SolverSettings":
+        """Settings for stiff problems: diffrax's L-stable ESDIRK `Kvaerno5` with a PID
+        controller (coefficients 0.3, 0.4, as diffrax's documentation suggests for it)."""
+        return cls(rtol, atol, max_steps, None, mode, dfx.Kvaerno5(), 0.3, 0.4)
+
+    def with_mode(self, mode: str) -> "SolverSettings":
+        return dataclasses.replace(self, mode=mode)
 
     def adjoint(self) -> dfx.AbstractAdjoint:
+        """diffrax's adjoint for `mode` (`auto` and `forward_sensitivities` solve with
+        `RecursiveCheckpointAdjoint`; `observe` applies its own rule around them)."""
         if self.mode == "forward":
             return dfx.ForwardMode()
-        if self.mode == "both":
+        if self.mode == "direct":
             return dfx.DirectAdjoint()
         checkpoints = self.max_steps if self.checkpoints is None else self.checkpoints
         return dfx.RecursiveCheckpointAdjoint(checkpoints=checkpoints)
+
+    def controller(self, dtype) -> dfx.PIDController:
+        # Tolerances below the working precision cannot be met: in float32, stop at ~100 ulp.
+        eps = float(jnp.finfo(dtype).eps)
+        return dfx.PIDController(
+            rtol=max(self.rtol, 100 * eps), atol=max(self.atol, 100 * eps), pcoeff=self.pcoeff, icoeff=self.icoeff
+        )
 
 
 class PhaseResult(eqx.Module):
@@ -82,9 +129,8 @@ def solve_phase(
     input and gradients flow through it. The phase fails (`ok = False`) if the event does not
     fire within `t_max` seconds or the solver gives up.
     """
-    # Tolerances below the working precision cannot be met: in float32, stop at ~100 ulp.
-    eps = float(jnp.finfo(jnp.result_type(*jax.tree_util.tree_leaves(y0))).eps)
-    rtol, atol = max(settings.rtol, 100 * eps), max(settings.atol, 100 * eps)
+    dtype = jnp.result_type(*jax.tree_util.tree_leaves(y0))
+    eps = float(jnp.finfo(dtype).eps)
     root_tol = max(1e-12, 50 * eps)
     sol = dfx.diffeqsolve(
         _component_term(vector_field),
@@ -95,7 +141,7 @@ def solve_phase(
         _components(y0),
         args,
         saveat=dfx.SaveAt(t1=True, dense=dense),
-        stepsize_controller=dfx.PIDController(rtol=rtol, atol=atol),
+        stepsize_controller=settings.controller(dtype),
         event=dfx.Event(lambda t, y, args, **kw: event(t, jnp.stack(y), args), optx.Newton(root_tol, root_tol), direction),
         max_steps=settings.max_steps,
         adjoint=settings.adjoint(),
@@ -144,6 +190,7 @@ def solve_phases(
     *,
     settings: SolverSettings = SolverSettings(),
     dense: bool = False,
+    directions: tuple[bool | None, ...] | None = None,
 ) -> PhasesResult:
     """Solve phase after phase, each until its event, all on one state vector.
 
@@ -151,11 +198,15 @@ def solve_phases(
     zero (root-found), then `transitions[i](t, y, args)` gives the next phase's start state.
     The phases run as one `lax.scan` over a single `diffeqsolve`, so a many-phase simulator
     compiles (and differentiates) like a one-phase one. A phase only starts if the previous
-    one ended well; `ok[i]` says whether phase i did.
+    one ended well; `ok[i]` says whether phase i did. `directions` (one per phase, all equal:
+    the phases share one solve) says which crossings count, as in `solve_phase`.
     """
     num = len(vector_fields)
     if not (len(events) == len(transitions) == len(t_max) == num):
         raise ValueError("solve_phases: need one event, transition and t_max per vector field")
+    directions = (None,) * num if directions is None else tuple(directions)
+    if len(set(directions)) != 1 or len(directions) != num:
+        raise ValueError(f"solve_phases: `directions` must be one value repeated for every phase, got {directions}")
     durations = jnp.asarray(t_max, float)
 
     def field(t, y, a):
@@ -168,7 +219,9 @@ def solve_phases(
 
     def body(carry, phase):
         t, y, still_ok = carry
-        result = solve_phase(field, y, t, durations[phase], (phase, args), event, settings=settings, dense=dense)
+        result = solve_phase(
+            field, y, t, durations[phase], (phase, args), event, settings=settings, dense=dense, direction=directions[0]
+        )
         ok = still_ok & result.ok
         y_next = jax.lax.switch(phase, transitions, result.t_end, result.y_end, args)
         return (result.t_end, y_next, ok), (result.t_end, result.y_end, ok, result.solution)
@@ -190,12 +243,11 @@ def rollout(
     `args` may hold a controller (an Equinox module) so gradients flow to its parameters,
     which is how a policy is trained through a simulated closed loop.
     """
-    eps = float(jnp.finfo(jnp.result_type(y0)).eps)
     sol = dfx.diffeqsolve(
         _component_term(vector_field),
         settings.solver, ts[0], ts[-1], None, _components(y0), args,
         saveat=dfx.SaveAt(ts=ts),
-        stepsize_controller=dfx.PIDController(rtol=max(settings.rtol, 100 * eps), atol=max(settings.atol, 100 * eps)),
+        stepsize_controller=settings.controller(jnp.result_type(y0)),
         max_steps=settings.max_steps, adjoint=settings.adjoint(),
     )
     return jnp.stack(sol.ys, axis=1)

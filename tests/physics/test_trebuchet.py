@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import physics
+from physics._trebuchet import _motion as motion
 from ..helpers import run_with_devices
 
 TJL = physics.Trebuchet.from_trebuchet_jl()
@@ -64,17 +65,20 @@ def test_against_fine_fixed_step_solution():
         w = g(y_prev) / (g(y_prev) - g(y))  # linear interpolation to the crossing
         return jax.tree_util.tree_map(lambda a, b: a + w * (b - a), y_prev, y)
 
+    k = t.constants()
+
     @jax.jit
     def fixed():
-        s = run_until(t._ground_field, t.initial_state(), m_w, lambda s: t._normal_force(s, m_w)[1])
+        s0 = physics.TrebuchetState.of_vector(t.initial_state())
+        s = run_until(lambda _, s, m: motion.ground_field(k, s, m), s0, m_w, lambda s: motion.normal_force(k, s, m_w)[1])
 
         def release(s):
             v = t.projectile_velocity(s)
             return v[1] * jnp.cos(r) - v[0] * jnp.sin(r)
 
-        s = run_until(t._swing_field, s, m_w, release)
+        s = run_until(lambda _, s, m: motion.swing_field(k, s, m), s, m_w, release)
         y = jnp.concatenate([t.projectile_position(s), t.projectile_velocity(s)])
-        y = run_until(t._flight_field, y, wind, lambda y: y[1] + t.pivot_height)
+        y = run_until(lambda _, y, w: motion.flight_field(k, y, w), y, wind, lambda y: y[1] + t.pivot_height)
         return y[0]
 
     np.testing.assert_allclose(t.shoot(m_w, r, wind), fixed(), rtol=2e-4)

@@ -1,0 +1,27 @@
+"""The universal-ODE example: a smoke run with tiny settings, and the full run (slow)."""
+
+import math
+import runpy
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "ude_lotka_volterra.py"
+
+
+def test_ude_example_runs_tiny(tmp_path):
+    main = runpy.run_path(str(EXAMPLE))["main"]
+    out = main(["--steps", "3", "--refine-steps", "0", "--width", "4", "--depth", "1", "--points", "11", "--horizon", "5", "--out", str(tmp_path)])
+    assert math.isfinite(out["final_loss_ude"]) and math.isfinite(out["final_loss_neural_ode"])
+    assert set(out["extrapolation_rmse"]) == {"recovered", "ude_network", "neural_ode"}
+    assert Path(out["png"]).stat().st_size > 10_000
+    assert (tmp_path / "result.json").exists()
+
+
+@pytest.mark.slow
+def test_ude_example_recovers_the_interactions_and_extrapolates(tmp_path):
+    out = runpy.run_path(str(EXAMPLE))["main"](["--out", str(tmp_path)])
+    assert out["beta_relative_error"] < 0.1, out
+    assert out["gamma_relative_error"] < 0.1, out
+    errors = out["extrapolation_rmse"]
+    assert errors["recovered"] < 0.1 * errors["neural_ode"], errors
