@@ -64,13 +64,14 @@ def _basis(w: Vecs) -> tuple[Vecs, Vecs]:
     return u, cross(w, u)
 
 
-def _circle(center: Vecs, axis: Vecs, radius: Array, phi: Array) -> Vecs:
-    """Points at angles `phi` on the circle about `center` in the plane normal to unit `axis`."""
+def _circle(center: Vecs, axis: Vecs, radius: Array, phi: tuple[Array, Array]) -> Vecs:
+    """Points at angles `phi` (given as their cosines and sines) on the circle about `center` in
+    the plane normal to unit `axis`."""
     u, v = _basis(axis)
-    return center + (u * jnp.cos(phi) + v * jnp.sin(phi)) * radius
+    return center + (u * phi[0] + v * phi[1]) * radius
 
 
-def _cone_silhouette(spheres: Spheres, apex: Vecs, phi: Array) -> tuple[Vecs, Bool[Array, "..."]]:
+def _cone_silhouette(spheres: Spheres, apex: Vecs, phi: tuple[Array, Array]) -> tuple[Vecs, Bool[Array, "..."]]:
     """Where the tangent cone from `apex` touches each sphere, at angles `phi`: the sphere's
     silhouette seen from `apex`; invalid where `apex` lies inside the sphere."""
     c, r = spheres.center, spheres.radius
@@ -82,7 +83,7 @@ def _cone_silhouette(spheres: Spheres, apex: Vecs, phi: Array) -> tuple[Vecs, Bo
     w = to_center * inv_d
     # The tangent points lie r^2 / d nearer the apex than the centre, on a circle of radius r sqrt(d^2 - r^2) / d.
     points = _circle(c - w * (r * r * inv_d), w, r * safe_sqrt(d2 - r * r) * inv_d, phi)
-    return points, jnp.broadcast_to(outside, phi.shape)
+    return points, jnp.broadcast_to(outside, phi[0].shape)
 
 
 def _shadow_edge(scene: Batched, rim: Vecs, spheres: Spheres, towards: Vecs) -> tuple[Vecs, Bool[Array, "..."]]:
@@ -94,23 +95,25 @@ def _shadow_edge(scene: Batched, rim: Vecs, spheres: Spheres, towards: Vecs) -> 
     return hit.position, hit.hit
 
 
-def edge_points(scene: Batched, camera: Camera, phi: Float[Array, "curves m"]) -> tuple[Vecs, Bool[Array, "curves m"]]:
-    """World points on every edge the boundary term samples, at angles `phi` (radians) along each,
-    and whether each exists: first each sphere's silhouette seen from the eye, then for each point
+def edge_points(
+    scene: Batched, camera: Camera, phi: tuple[Float[Array, "curves m"], Float[Array, "curves m"]]
+) -> tuple[Vecs, Bool[Array, "curves m"]]:
+    """World points on every edge the boundary term samples, at angles along each given by their
+    cosines and sines `phi`, and whether each exists: first each sphere's silhouette seen from the eye, then for each point
     or directional light (one row per light of a batch) each sphere's shadow edge."""
     spheres = [kind for kind in scene.kinds if isinstance(kind, Spheres)]
     if not spheres:
-        return Vecs(phi, phi, phi), jnp.zeros(phi.shape, bool)
+        return Vecs(*phi, phi[0]), jnp.zeros(phi[0].shape, bool)
     spheres = Spheres.concatenate(spheres).against(1)  # fields (n, 1)
     n = spheres.count
     eye = Vecs.of(camera.eye)
-    parts = [_cone_silhouette(spheres, eye, phi[:n])]
+    parts = [_cone_silhouette(spheres, eye, (phi[0][:n], phi[1][:n]))]
     start = n
     for light in scene.lights:
         if not isinstance(light, (PointLight, DirectionalLight)):
             continue  # area lights cast penumbrae, which vary smoothly
         for i in range(light.num_samples(1)):
-            angles = phi[start : start + n]
+            angles = (phi[0][start : start + n], phi[1][start : start + n])
             start += n
             if isinstance(light, PointLight):
                 position = light._flat()[0].map(lambda a, i=i: a[i])
@@ -118,13 +121,14 @@ def edge_points(scene: Batched, camera: Camera, phi: Float[Array, "curves m"]) -
                 towards = normalize(rim - position)
             else:
                 travel = normalize(light._flat()[0].map(lambda a, i=i: a[i]))
-                rim, ok = _circle(spheres.center, travel, spheres.radius, angles), jnp.ones(angles.shape, bool)
-                towards = travel.map(lambda a: jnp.broadcast_to(a, angles.shape))
+                rim, ok = _circle(spheres.center, travel, spheres.radius, angles), jnp.ones(angles[0].shape, bool)
+                towards = travel.map(lambda a: jnp.broadcast_to(a, angles[0].shape))
             # Cast from a valid stand-in where the light is inside the sphere, so nothing is NaN.
-            rim = vecs_where(ok, rim, spheres.center + Vecs(spheres.radius, 0 * angles, 0 * angles))
-            towards = vecs_where(ok, towards, Vecs(1 + 0 * angles, 0 * angles, 0 * angles))
+            zero = jnp.zeros_like(angles[0])
+            rim = vecs_where(ok, rim, spheres.center + Vecs(spheres.radius + zero, zero, zero))
+            towards = vecs_where(ok, towards, Vecs(1 + zero, zero, zero))
             receiver, hit = _shadow_edge(scene, rim, spheres, towards)
-            parts.append((receiver, jnp.broadcast_to(ok, angles.shape) & hit))
+            parts.append((receiver, jnp.broadcast_to(ok, angles[0].shape) & hit))
     points = Vecs(*(jnp.concatenate([p[0][c] for p in parts], axis=0) for c in range(3)))
     return points, jnp.concatenate([p[1] for p in parts], axis=0)
 
@@ -167,33 +171,11 @@ def _boundary_jvp(primals, tangents, *, samples: int, max_depth: int, light_samp
     # Stratified angles, one random offset per sample.
     ids = jnp.arange(curves * samples, dtype=jnp.int32).reshape(curves, samples)
     u = _sampling.uniforms(seed, ids, _STREAM, 1, dtype)[0, 0]
-    phi = (jnp.arange(samples, dtype=dtype) + u) * (2 * math.pi / samples)
+    angle = (jnp.arange(samples, dtype=dtype) + u) * (2 * math.pi / samples)
+    phi = (jnp.cos(angle), jnp.sin(angle))
 
-    # The image-plane curve and its derivative along the curve (its tangent and length element).
-    scene_p, camera_p = scene, camera
-    (rows, cols, valid), (drow, dcol, _) = jax.jvp(
-        lambda p: _image_points(scene_p, camera_p, p), (phi,), (jnp.ones_like(phi),)
-    )
-    length = jnp.sqrt(drow * drow + dcol * dcol)
-    inv = safe_rsqrt(drow * drow + dcol * dcol)
-    n_row, n_col = dcol * inv, -drow * inv  # unit normal, in (row, col) pixel units
-    valid = valid & (length > 0) & (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-
-    # Radiance either side of the curve, along camera rays (the full integrator: edges hidden
-    # behind other surfaces or inside other shadows see the same radiance on both sides).
-    def side(sign):
-        r = jnp.clip(rows + sign * _SIDE * n_row, 0, height)
-        c = jnp.clip(cols + sign * _SIDE * n_col, 0, width)
-        origins, directions = camera_p.ray_vecs(r.reshape(-1), c.reshape(-1))
-        cast = lambda v: v.map(lambda a: a.astype(dtype))  # noqa: E731
-        out = radiance(scene_p, cast(origins), cast(directions), ids.reshape(-1), seed,
-                       max_depth=max_depth, light_samples=light_samples)
-        return out.stacked(axis=-1)
-
-    jump = side(-1) - side(1)  # (curves * samples, 3)
-    weight = jnp.where(valid, length * (2 * math.pi / samples), 0).reshape(-1, 1) * jump
-
-    # The velocity of each edge point along the normal, at fixed phi.
+    # The image-plane curve, its derivative along the curve (its tangent and length element) and
+    # the edge points' velocity at fixed phi, as one forward pass with two tangents.
     dynamic, static = eqx.partition((scene, camera), eqx.is_inexact_array)
     t_scene, t_camera, _ = tangents
     filled = jtu.tree_map(
@@ -202,12 +184,33 @@ def _boundary_jvp(primals, tangents, *, samples: int, max_depth: int, light_samp
     )
     t_dynamic = eqx.filter(filled, eqx.is_inexact_array)
 
-    def image_points(d):
+    def image_points(d, p):
         s, c = eqx.combine(d, static)
-        r, col, _ = _image_points(s, c, phi)
-        return r, col
+        return _image_points(s, c, p)
 
-    _, (v_row, v_col) = jax.jvp(image_points, (dynamic,), (t_dynamic,))
+    (rows, cols, valid), (drow, dcol, _) = jax.jvp(
+        lambda p: image_points(dynamic, p), (phi,), ((-phi[1], phi[0]),)
+    )
+    length = jnp.sqrt(drow * drow + dcol * dcol)
+    inv = safe_rsqrt(drow * drow + dcol * dcol)
+    n_row, n_col = dcol * inv, -drow * inv  # unit normal, in (row, col) pixel units
+    valid = valid & (length > 0) & (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+
+    # Radiance either side of the curve, along camera rays (the full integrator: edges hidden
+    # behind other surfaces or inside other shadows see the same radiance on both sides). Both
+    # sides are traced as one batch of rays.
+    sign = jnp.array([-1, 1], dtype).reshape(2, 1, 1)
+    r = jnp.clip(rows + sign * (_SIDE * n_row), 0, height).reshape(-1)
+    c = jnp.clip(cols + sign * (_SIDE * n_col), 0, width).reshape(-1)
+    origins, directions = camera.ray_vecs(r, c)
+    cast = lambda v: v.map(lambda a: a.astype(dtype))  # noqa: E731
+    both = radiance(scene, cast(origins), cast(directions), jnp.tile(ids.reshape(-1), 2), seed,
+                    max_depth=max_depth, light_samples=light_samples).stacked(axis=-1).reshape(2, -1, 3)
+    jump = both[0] - both[1]  # (curves * samples, 3)
+    weight = jnp.where(valid, length * (2 * math.pi / samples), 0).reshape(-1, 1) * jump
+
+    # The velocity of each edge point along the normal, at fixed phi.
+    _, (v_row, v_col, _) = jax.jvp(lambda d: image_points(d, phi), (dynamic,), (t_dynamic,))
     speed = jnp.where(valid, n_row * v_row + n_col * v_col, 0).reshape(-1, 1)
     pixel = jnp.where(valid, rows.astype(jnp.int32) * width + cols.astype(jnp.int32), 0).reshape(-1)
     tangent = jnp.zeros((height * width, 3), dtype).at[pixel].add(weight * speed)
