@@ -39,6 +39,7 @@ from . import _sampling
 from ._camera import Camera
 from ._directional_light import DirectionalLight
 from ._integrator import nearest_hit, offset_length, radiance
+from ._plane import Planes
 from ._point_light import PointLight
 from ._scene import Batched
 from ._sphere import Spheres
@@ -48,6 +49,8 @@ from ._vector import Vecs, cross, dot, normalize, safe_rsqrt, safe_sqrt, vecs_wh
 # How far either side of an edge (pixels) `f_minus` and `f_plus` are evaluated: far below a pixel,
 # far above the rounding of a ray direction.
 _SIDE = 1e-3
+# How far from the eye (metres) a plane's horizon is drawn: its points at infinity, projected.
+_FAR = 1e6
 # The random stream of the edge samples' angles (pixel jitter and lights use streams from 0 up).
 _STREAM = 1 << 20
 
@@ -99,16 +102,29 @@ def edge_points(
     scene: Batched, camera: Camera, phi: tuple[Float[Array, "curves m"], Float[Array, "curves m"]]
 ) -> tuple[Vecs, Bool[Array, "curves m"]]:
     """World points on every edge the boundary term samples, at angles along each given by their
-    cosines and sines `phi`, and whether each exists: first each sphere's silhouette seen from the eye, then for each point
-    or directional light (one row per light of a batch) each sphere's shadow edge."""
+    cosines and sines `phi`, and whether each exists: first each plane's horizon, then each
+    sphere's silhouette seen from the eye, then for each point or directional light (one row per
+    light of a batch) each sphere's shadow edge."""
+    eye = Vecs.of(camera.eye)
+    parts, start = [], 0
+    planes = [kind for kind in scene.kinds if isinstance(kind, Planes)]
+    if planes:
+        # A plane's horizon: the image of its directions at infinity, where a lit plane meets
+        # whatever lies beyond it. It moves only as the camera turns or the plane tilts.
+        planes = Planes.concatenate(planes).against(1)
+        start = planes.count
+        angles = (phi[0][:start], phi[1][:start])
+        points = _circle(eye.map(lambda a: jnp.broadcast_to(a, angles[0].shape)), planes.normal, _FAR, angles)
+        parts.append((points, jnp.ones(angles[0].shape, bool)))
     spheres = [kind for kind in scene.kinds if isinstance(kind, Spheres)]
     if not spheres:
-        return Vecs(*phi, phi[0]), jnp.zeros(phi[0].shape, bool)
+        if not parts:
+            return Vecs(*phi, phi[0]), jnp.zeros(phi[0].shape, bool)
+        return parts[0]
     spheres = Spheres.concatenate(spheres).against(1)  # fields (n, 1)
     n = spheres.count
-    eye = Vecs.of(camera.eye)
-    parts = [_cone_silhouette(spheres, eye, (phi[0][:n], phi[1][:n]))]
-    start = n
+    parts.append(_cone_silhouette(spheres, eye, (phi[0][start : start + n], phi[1][start : start + n])))
+    start += n
     for light in scene.lights:
         if not isinstance(light, (PointLight, DirectionalLight)):
             continue  # area lights cast penumbrae, which vary smoothly
@@ -134,11 +150,12 @@ def edge_points(
 
 
 def num_curves(scene: Batched) -> int:
-    """How many edges `edge_points` samples: per sphere, its silhouette and one shadow edge per
-    point or directional light."""
+    """How many edges `edge_points` samples: each plane's horizon; per sphere, its silhouette and
+    one shadow edge per point or directional light."""
     n = sum(kind.count for kind in scene.kinds if isinstance(kind, Spheres))
+    planes = sum(kind.count for kind in scene.kinds if isinstance(kind, Planes))
     hard = sum(light.num_samples(1) for light in scene.lights if isinstance(light, (PointLight, DirectionalLight)))
-    return n * (1 + hard)
+    return planes + n * (1 + hard)
 
 
 def _image_points(scene, camera, phi):
@@ -159,6 +176,20 @@ def _dtype(scene: Batched, camera: Camera):
     return jnp.result_type(scene.shading.dtype if scene.count else camera.eye.dtype, camera.eye.dtype)
 
 
+def _moves_edges(scene_tangent, camera_tangent) -> bool:
+    """Whether any float that can move an edge is being differentiated (decided while tracing,
+    from which tangents are symbolic zeros): geometry, light positions and directions, the camera.
+    Shading (albedo, intensity, background) moves none."""
+    if scene_tangent is None:
+        geometry, lights = [], []
+    else:
+        geometry = [scene_tangent.kinds, [m.corners for m in scene_tangent.meshes]]
+        lights = [light.position if isinstance(light, PointLight) else light.direction
+                  for light in scene_tangent.lights if isinstance(light, (PointLight, DirectionalLight))]
+    leaves = jtu.tree_leaves([geometry, lights, camera_tangent])
+    return any(leaf is not None for leaf in leaves)
+
+
 @boundary.def_jvp
 def _boundary_jvp(primals, tangents, *, samples: int, max_depth: int, light_samples: int):
     scene, camera, seed = primals
@@ -166,7 +197,7 @@ def _boundary_jvp(primals, tangents, *, samples: int, max_depth: int, light_samp
     height, width = camera.height, camera.width
     zero = jnp.zeros((height, width, 3), dtype)
     curves = num_curves(scene)
-    if curves == 0:
+    if curves == 0 or not _moves_edges(tangents[0], tangents[1]):
         return zero, zero
     # Stratified angles, one random offset per sample.
     ids = jnp.arange(curves * samples, dtype=jnp.int32).reshape(curves, samples)
