@@ -26,7 +26,7 @@ import optax
 import render
 
 TRUE = {"center": np.array([0.3, 0.1, -0.2]), "radius": np.array(0.8)}
-START = {"center": np.array([-0.3, 0.4, 0.2]), "radius": np.array(0.55)}
+START = {"center": np.array([-0.6, 0.5, 0.4]), "radius": np.array(0.5)}
 
 
 def scene_of(params) -> render.Scene:
