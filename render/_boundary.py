@@ -46,9 +46,10 @@ from ._sphere import Spheres
 from ._types import Array, Bool, Float, Image
 from ._vector import Vecs, cross, dot, normalize, safe_rsqrt, safe_sqrt, vecs_where
 
-# How far either side of an edge (pixels) `f_minus` and `f_plus` are evaluated: far below a pixel,
-# far above the rounding of a ray direction.
-_SIDE = 1e-3
+# How far either side of an edge (pixels) `f_minus` and `f_plus` are evaluated, in single and
+# double precision: far below a pixel, far above the rounding of a ray direction (single
+# precision decides grazing shadow rays poorly within a few hundredths of a pixel of an edge).
+_SIDE, _SIDE_64 = 5e-2, 1e-6
 # How far from the eye (metres) a plane's horizon is drawn: its points at infinity, projected.
 _FAR = 1e6
 # The random stream of the edge samples' angles (pixel jitter and lights use streams from 0 up).
@@ -228,16 +229,18 @@ def _boundary_jvp(primals, tangents, *, samples: int, max_depth: int, light_samp
     valid = valid & (length > 0) & (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
 
     # Radiance either side of the curve, along camera rays (the full integrator: edges hidden
-    # behind other surfaces or inside other shadows see the same radiance on both sides). Both
-    # sides are traced as one batch of rays.
-    sign = jnp.array([-1, 1], dtype).reshape(2, 1, 1)
-    r = jnp.clip(rows + sign * (_SIDE * n_row), 0, height).reshape(-1)
-    c = jnp.clip(cols + sign * (_SIDE * n_col), 0, width).reshape(-1)
+    # behind other surfaces or inside other shadows see the same radiance on both sides). Near a
+    # silhouette the radiance varies as the square root of the distance to it (the normal turns
+    # fast), so the values at distances e and 4e are extrapolated to the edge (2 f(e) - f(4e)).
+    side = _SIDE if jnp.finfo(dtype).bits <= 32 else _SIDE_64
+    offsets = jnp.array([-4, -1, 1, 4], dtype).reshape(4, 1, 1) * side
+    r = jnp.clip(rows + offsets * n_row, 0, height).reshape(-1)
+    c = jnp.clip(cols + offsets * n_col, 0, width).reshape(-1)
     origins, directions = camera.ray_vecs(r, c)
     cast = lambda v: v.map(lambda a: a.astype(dtype))  # noqa: E731
-    both = radiance(scene, cast(origins), cast(directions), jnp.tile(ids.reshape(-1), 2), seed,
-                    max_depth=max_depth, light_samples=light_samples).stacked(axis=-1).reshape(2, -1, 3)
-    jump = both[0] - both[1]  # (curves * samples, 3)
+    f = radiance(scene, cast(origins), cast(directions), jnp.tile(ids.reshape(-1), 4), seed,
+                 max_depth=max_depth, light_samples=light_samples).stacked(axis=-1).reshape(4, -1, 3)
+    jump = (2 * f[1] - f[0]) - (2 * f[2] - f[3])  # (curves * samples, 3)
     weight = jnp.where(valid, length * (2 * math.pi / samples), 0).reshape(-1, 1) * jump
 
     # The velocity of each edge point along the normal, at fixed phi.
