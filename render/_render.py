@@ -46,12 +46,14 @@ def render(
       host, CPU), `"bvh"` (the mesh's BVH traversed in JAX, every backend), `"brute"` (every
       triangle against every ray), or `"auto"`: Embree where `embreex` is installed and JAX runs
       on the CPU, else the BVH. All give the same image and gradients.
-    - `boundary`: add the boundary terms to the derivative (`render._boundary`): where a pixel's
-      value jumps as an edge moves across it (sphere silhouettes, the hard shadows spheres cast
-      from point and directional lights). It changes no pixel, and costs nothing unless the
-      render is differentiated, so it is on by default.
-    - `edge_samples`: points sampled along each such edge (stratified), per sphere and per
-      silhouette or shadow edge.
+    - `boundary`: add the boundary terms to the derivative (`render._boundary`, edge sampling):
+      where a pixel's value jumps as an edge moves across it (sphere silhouettes, the hard
+      shadows spheres cast from point and directional lights, planes' horizons). It changes no
+      pixel and costs nothing unless geometry, a light's position or direction, or the camera
+      is differentiated (decided while tracing), so it is on by default; then it traces 4 rays
+      per edge sample and compiles a few times longer.
+    - `edge_samples`: points sampled along each such edge (stratified in angle): per sphere its
+      silhouette and one shadow edge per hard light, per plane its horizon.
 
     **Returns:** `(camera.height, camera.width, 3)` radiance; the dtype follows the inputs'.
 
