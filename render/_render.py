@@ -30,7 +30,7 @@ def render(
     max_depth: int = 2,
     light_samples: int = 16,
     accel: str = "auto",
-    boundary: bool = True,
+    boundary: bool | None = None,
     edge_samples: int = 512,
 ) -> Image:
     """Render `scene` as seen by `camera`: linear radiance, W/(sr m^2) per RGB channel.
@@ -49,9 +49,11 @@ def render(
     - `boundary`: add the boundary terms to the derivative (`render._boundary`, edge sampling):
       where a pixel's value jumps as an edge moves across it (sphere silhouettes, the hard
       shadows spheres cast from point and directional lights, planes' horizons). It changes no
-      pixel and costs nothing unless geometry, a light's position or direction, or the camera
-      is differentiated (decided while tracing), so it is on by default; then it traces 4 rays
-      per edge sample and compiles a few times longer.
+      pixel. `None` (the default): on when a `key` is given, i.e. when pixels are integrated by
+      jittered samples, whose derivative has these terms; off when each pixel is sampled at its
+      centre, an image of point samples whose derivative has none. Even when on it costs
+      nothing unless geometry, a light's position or direction, or the camera is differentiated
+      (decided while tracing); then it traces 4 rays per edge sample and compiles a few times longer.
     - `edge_samples`: points sampled along each such edge (stratified in angle): per sphere its
       silhouette and one shadow edge per hard light, per plane its horizon.
 
@@ -102,6 +104,8 @@ def render(
     # Average each channel's samples (consecutive rays) before interleaving the channels.
     pixels = out.map(lambda c: jnp.mean(c.reshape(-1)[:n_rays].reshape(height * width, spp), axis=1))
     image = pixels.stacked(axis=-1).reshape(height, width, 3)
+    if boundary is None:
+        boundary = jitter
     if boundary:
         image = image + _boundary.boundary(batched, camera, seed, samples=edge_samples, max_depth=max_depth,
                                            light_samples=light_samples)
