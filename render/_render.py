@@ -60,10 +60,11 @@ def render(
     **Returns:** `(camera.height, camera.width, 3)` radiance; the dtype follows the inputs'.
 
     Differentiable in every float of `scene` and `camera`, including where a pixel's value jumps
-    at the silhouettes of spheres and the edges of their hard shadows (`boundary`). Not yet
-    included: the jumps at the silhouettes of triangles and meshes, at the shadow edges they
-    cast, and where two surfaces cut through each other. A `SphereLight`'s penumbrae vary smoothly. Pixels are split over all devices
-    (`ds.sharded_vmap`); the result is the same on one device or many.
+    at the silhouettes of spheres, planes' horizons and the edges of spheres' hard shadows
+    (`boundary`). Not yet included: the jumps at the silhouettes of triangles and meshes, at the
+    shadow edges they cast, and where two surfaces cut through each other. A `SphereLight`'s
+    penumbrae vary smoothly. Pixels are split over all devices (`ds.sharded_vmap`); the result is
+    the same on one device or many.
     """
     for name, value in (("spp", spp), ("light_samples", light_samples), ("edge_samples", edge_samples)):
         if not isinstance(value, int) or value < 1:
