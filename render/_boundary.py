@@ -26,6 +26,14 @@ side of the image curve, so an edge hidden behind something else, or a shadow ed
 shadow, contributes nothing without any special case. The term is added beside the interior
 derivative by a `custom_jvp` whose value is zero: the image itself is unchanged, and rendering
 without differentiating costs nothing extra.
+
+Cost (2-core CPU, shared; a diffuse sphere on a floor under a point light, 64x64, 4 spp, float32,
+512 samples per edge): a gradient with respect to the sphere and light takes 1.5 ms against
+1.0 ms without boundary terms (1 spp: 1.0 against 0.5 ms), and compiles in 7.8 s against 1.7 s.
+
+Not covered yet: silhouettes and shadow edges of triangles and meshes, curves where two surfaces
+cut through each other, and the interior derivative's heavy tail next to a silhouette (the hit
+distance varies as a square root there, so a few samples carry large derivatives).
 """
 
 import math
