@@ -8,7 +8,7 @@ import numpy as np
 import difsci as ds
 
 from ._types import Array, ArrayLike, Float, Vec3, as_float, as_vec3, is_concrete
-from ._vector import Vecs, cross, normalize
+from ._vector import Vecs, cross, dot, normalize
 
 
 class Camera(eqx.Module):
@@ -87,3 +87,20 @@ class Camera(eqx.Module):
         d = forward + right * x + up * y
         origins = Vecs.of(self.eye).map(lambda e: jnp.broadcast_to(e, d.shape))
         return origins, normalize(d)
+
+    def project(self, points: Vecs) -> tuple[Float[Array, "*n"], Float[Array, "*n"], Float[Array, "*n"]]:
+        """The inverse of `ray_vecs`: image-plane `(rows, cols)` (pixel units) where world `points`
+        (metres, `Vecs` shaped `*n`) appear, and their depth along the viewing direction (metres).
+
+        Points with depth `<= 0` (beside or behind the eye) do not appear; their `rows, cols` are
+        finite but meaningless, so mask them by `depth > 0`.
+        """
+        right, up, forward = self._basis()
+        d = points - Vecs.of(self.eye)
+        depth = dot(d, forward)
+        ahead = depth > 0
+        z = jnp.where(ahead, depth, 1)
+        half = jnp.tan(jnp.deg2rad(self.fov) / 2)
+        x = dot(d, right) / (z * half)
+        y = dot(d, up) / (z * half * (self.height / self.width))
+        return (1 - y) * (self.height / 2), (x + 1) * (self.width / 2), depth

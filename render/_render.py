@@ -8,7 +8,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 import difsci as ds
 
-from . import _accel, _sampling
+from . import _accel, _boundary, _sampling
 from ._camera import Camera
 from ._integrator import radiance
 from ._scene import Batched, Scene, batch_scene
@@ -30,6 +30,8 @@ def render(
     max_depth: int = 2,
     light_samples: int = 16,
     accel: str = "auto",
+    boundary: bool | None = None,
+    edge_samples: int = 512,
 ) -> Image:
     """Render `scene` as seen by `camera`: linear radiance, W/(sr m^2) per RGB channel.
 
@@ -44,15 +46,27 @@ def render(
       host, CPU), `"bvh"` (the mesh's BVH traversed in JAX, every backend), `"brute"` (every
       triangle against every ray), or `"auto"`: Embree where `embreex` is installed and JAX runs
       on the CPU, else the BVH. All give the same image and gradients.
+    - `boundary`: add the boundary terms to the derivative (`render._boundary`, edge sampling):
+      where a pixel's value jumps as an edge moves across it (sphere silhouettes, the hard
+      shadows spheres cast from point and directional lights, planes' horizons). It changes no
+      pixel. `None` (the default): on when a `key` is given, i.e. when pixels are integrated by
+      jittered samples, whose derivative has these terms; off when each pixel is sampled at its
+      centre, an image of point samples whose derivative has none. Even when on it costs
+      nothing unless geometry, a light's position or direction, or the camera is differentiated
+      (decided while tracing); then it traces 4 rays per edge sample and compiles a few times longer.
+    - `edge_samples`: points sampled along each such edge (stratified in angle): per sphere its
+      silhouette and one shadow edge per hard light, per plane its horizon.
 
     **Returns:** `(camera.height, camera.width, 3)` radiance; the dtype follows the inputs'.
 
-    Differentiable in every float of `scene` and `camera`. Not differentiable: where a pixel's
-    value jumps (the edges of hard shadows and of silhouettes), the gradient misses the jump;
-    a `SphereLight`'s penumbrae make shadows vary smoothly. Pixels are split over all devices
-    (`ds.sharded_vmap`); the result is the same on one device or many.
+    Differentiable in every float of `scene` and `camera`, including where a pixel's value jumps
+    at the silhouettes of spheres, planes' horizons and the edges of spheres' hard shadows
+    (`boundary`). Not yet included: the jumps at the silhouettes of triangles and meshes, at the
+    shadow edges they cast, and where two surfaces cut through each other. A `SphereLight`'s
+    penumbrae vary smoothly. Pixels are split over all devices (`ds.sharded_vmap`); the result is
+    the same on one device or many.
     """
-    for name, value in (("spp", spp), ("light_samples", light_samples)):
+    for name, value in (("spp", spp), ("light_samples", light_samples), ("edge_samples", edge_samples)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"render: `{name}` must be a positive integer, got {value!r}")
     if not isinstance(max_depth, int) or max_depth < 0:
@@ -90,7 +104,13 @@ def render(
     out = ds.sharded_vmap(device_part, in_axes=(None, None, None, 0))(batched, camera, seed, ids)
     # Average each channel's samples (consecutive rays) before interleaving the channels.
     pixels = out.map(lambda c: jnp.mean(c.reshape(-1)[:n_rays].reshape(height * width, spp), axis=1))
-    return pixels.stacked(axis=-1).reshape(height, width, 3)
+    image = pixels.stacked(axis=-1).reshape(height, width, 3)
+    if boundary is None:
+        boundary = jitter
+    if boundary:
+        image = image + _boundary.boundary(batched, camera, seed, samples=edge_samples, max_depth=max_depth,
+                                           light_samples=light_samples)
+    return image
 
 
 def _trace_rays(batched: Batched, camera: Camera, seed, ids: Int[Array, " n"], spp: int, jitter: bool,
