@@ -7,10 +7,11 @@ from ._tiny import EXAMPLES, TINY_ARGS, non_finite_leaves, run_tiny
 # Examples whose own test file runs them in the default suite with tiny settings.
 OWN_TEST = {
     "char_lstm": "test_char_lstm_example.py",
+    "fit_geometry": "test_fit_geometry.py",
     "fit_point_light": "test_fit_point_light.py",
     "natural_gradients": "test_natural_gradients_example.py",
     "taylor_sin": "test_taylor_sin.py",
-    "ude_lotka_volterra": "test_ude_lotka_volterra.py",
+    "ude_lotka_volterra": "test_ude_example.py",
 }
 # Tiny runs that still compile for long (NUTS, training or control through ODE solves) are
 # slow tests, named here, not skipped; `.ci/run` runs them after the default suite.
