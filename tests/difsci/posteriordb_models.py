@@ -7,8 +7,9 @@ parameters, priors and likelihood. Stan's implicit priors are kept exactly: a pa
 `<lower=0>` parameter with `~ cauchy(0, s)` is half-Cauchy. Transformed parameters that
 posteriordb's reference draws report (`theta`, `f`) are `ds.deterministic` sites.
 
-The data (posteriordb's `posterior_database/data/data/`, BSD-3, see the README beside them) live
-in `shared/data/posteriordb/` next to the repository, or where `DIFSCI_POSTERIORDB_DATA` points.
+The data (posteriordb's `posterior_database/data/data/`, BSD-3, see the README beside them) are
+copied from `../shared/data/posteriordb/` into `tests/difsci/data/posteriordb/`, so a fresh clone
+tests with them; `DIFSCI_POSTERIORDB_DATA` points elsewhere.
 """
 
 import json
@@ -28,7 +29,8 @@ _ROOT = pathlib.Path(__file__).resolve().parents[2]
 def data_dir() -> pathlib.Path:
     """The folder of posteriordb's JSON data sets; a clear error when it is missing."""
     candidates = [pathlib.Path(p) for p in [os.environ.get("DIFSCI_POSTERIORDB_DATA")] if p]
-    candidates += [_ROOT / "shared" / "data" / "posteriordb", _ROOT.parent / "shared" / "data" / "posteriordb"]
+    candidates += [pathlib.Path(__file__).resolve().parent / "data" / "posteriordb",
+                   _ROOT.parent / "shared" / "data" / "posteriordb"]
     for path in candidates:
         if (path / "eight_schools.json").is_file():
             return path

@@ -14,7 +14,7 @@ from difsci._infer._density import unconstrained_log_density
 from difsci._infer._health import MAX_START_GRADIENT, warn_unhealthy
 from difsci._infer._mcmc import _find_start
 
-ARMA = Path("/work/shared/data/posteriordb/arma.json")
+ARMA = Path(__file__).parent / "data" / "posteriordb" / "arma.json"
 
 
 def result_from(draws, step_size=None, tree_depth=None, kernel="nuts", max_tree_depth=10):
