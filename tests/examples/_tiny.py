@@ -13,7 +13,8 @@ TINY_ARGS = {
     "cartpole_control": ["--episodes", "1", "--task", "balance", "--horizon", "1.05", "--out", "{out}"],
     "discrete_vae": ["--steps", "2", "--hidden", "4", "--batch-size", "4", "--out", "{out}"],
     "infer_trebuchet": ["--warmup", "5", "--samples", "5", "--chains", "1"],
-    "lotka_volterra": ["--warmup", "5", "--samples", "5", "--chains", "1", "--out", "{out}"],
+    # Two chains, so split R-hat is defined.
+    "lotka_volterra": ["--warmup", "5", "--samples", "5", "--chains", "2", "--out", "{out}"],
     "pendulum_control": ["--episodes", "1", "--horizon", "1.05", "--out", "{out}"],
     "train_trebuchet_surrogate": ["--steps", "2", "--refine", "1", "--refine-points", "8", "--batch-size", "4",
                                   "--hidden", "4", "--grid", "2", "--out", "{out}"],

@@ -20,8 +20,8 @@ OWN_TEST = {
 # cartpole_control 105 s, discrete_vae 53 s; the default-suite ones: vae_digits 40 s, pendulum 28 s.
 SLOW = {"bayesian_nn", "cartpole_control", "discrete_vae", "infer_trebuchet", "lotka_volterra",
         "train_trebuchet_surrogate"}
-# Examples that print a summary and draw nothing.
-NO_PICTURE = {"infer_trebuchet"}
+# Examples that print a summary and draw nothing (the surrogate saves its network and summary.json).
+NO_PICTURE = {"infer_trebuchet", "train_trebuchet_surrogate"}
 
 
 def test_every_example_has_a_tiny_run():
