@@ -1,5 +1,5 @@
-"""Mitsuba 3 for the render benchmarks: loading it (it needs a recent LLVM) and a difsci camera as
-a Mitsuba sensor."""
+"""Mitsuba 3 for the render benchmarks: loading it (it needs a recent LLVM), a difsci camera as
+a Mitsuba sensor, and a fitting iteration as a Mitsuba user writes it."""
 
 import glob
 import os
@@ -47,3 +47,26 @@ def sensor(mi, camera, spp: int) -> dict:
                  "pixel_format": "rgb"},
         "sampler": {"type": "stratified", "sample_count": spp},
     }
+
+
+def fit_loop(mi, dr, scene, reference, spp: int, key: str, start, lr: float):
+    """One fitting iteration as a Mitsuba user writes it: render, backward, Adam step on the
+    scene parameter `key` from `start`. Returns `(iteration, state, current value)`."""
+    params = mi.traverse(scene)
+    optimiser = mi.ad.Adam(lr=lr)
+    optimiser[key] = start
+    params.update(optimiser)
+    reference = mi.TensorXf(np.asarray(reference, np.float32))
+    state = {"seed": 0, "loss": None}
+
+    def iteration():
+        image = mi.render(scene, params, spp=spp, seed=state["seed"])
+        loss = dr.mean(dr.square(image - reference), axis=None)
+        dr.backward(loss)
+        optimiser.step()
+        params.update(optimiser)
+        dr.eval(params[key])
+        state["loss"] = float(np.asarray(loss).ravel()[0])
+        state["seed"] += 1
+
+    return iteration, state, lambda: np.asarray(params[key]).ravel()

@@ -58,7 +58,7 @@ import render  # noqa: E402
 
 sys.path.append(str(_HERE))
 from _common import median_seconds, report  # noqa: E402
-from _mitsuba import load_mitsuba, sensor  # noqa: E402
+from _mitsuba import fit_loop, load_mitsuba, sensor  # noqa: E402
 
 TRUE_LIGHT = (1.0, 3.0, 2.0)
 START = (0.0, 2.5, 3.0)
@@ -91,29 +91,6 @@ def mitsuba_scene(mi, scene: render.Scene, camera: render.Camera, spp: int):
         "light": {"type": "point", "position": np.asarray(light.position).tolist(),
                   "intensity": {"type": "rgb", "value": np.asarray(light.intensity).tolist()}},
     })
-
-
-def mitsuba_fit_loop(mi, dr, scene, reference, spp: int, key="light.position", start=None, lr=LEARNING_RATE):
-    """One fitting iteration as a Mitsuba user writes it: render, backward, Adam step on the
-    parameter `key` (the light's position from `START` unless `start` is given)."""
-    params = mi.traverse(scene)
-    optimiser = mi.ad.Adam(lr=lr)
-    optimiser[key] = mi.Point3f(*START) if start is None else start
-    params.update(optimiser)
-    reference = mi.TensorXf(np.asarray(reference, np.float32))
-    state = {"seed": 0, "loss": None}
-
-    def iteration():
-        image = mi.render(scene, params, spp=spp, seed=state["seed"])
-        loss = dr.mean(dr.square(image - reference), axis=None)
-        dr.backward(loss)
-        optimiser.step()
-        params.update(optimiser)
-        dr.eval(params[key])
-        state["loss"] = float(np.asarray(loss).ravel()[0])
-        state["seed"] += 1
-
-    return iteration, state, lambda: np.asarray(params[key]).ravel()
 
 
 # -- difsci --------------------------------------------------------------------------------------
@@ -206,7 +183,7 @@ def main(argv=None):
         assert difference < 0.03, f"difsci and Mitsuba images differ by {difference:.3f} (relative L1)"
         high = 64
         converged = rel_l1(mi.render(mscene, spp=high, seed=2), render.render(truth, camera, spp=high, key=key))
-        m_iteration, m_state, m_position = mitsuba_fit_loop(mi, dr, mscene, reference, spp)
+        m_iteration, m_state, m_position = fit_loop(mi, dr, mscene, reference, spp, "light.position", mi.Point3f(*START), LEARNING_RATE)
         m_iteration()
         m_first = m_state["loss"]
         sides["mitsuba_forward"] = lambda: np.asarray(mi.render(mscene, spp=spp, seed=1))

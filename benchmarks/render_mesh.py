@@ -42,7 +42,7 @@ import render  # noqa: E402
 
 sys.path.append(str(_HERE))
 from _common import median_seconds, report  # noqa: E402
-from _mitsuba import load_mitsuba, sensor  # noqa: E402
+from _mitsuba import fit_loop, load_mitsuba, sensor  # noqa: E402
 
 LIGHT_START = (0.4, -1.0, 3.4)
 LIGHT_LR, VERTEX_LR = 0.05, 1e-3
@@ -74,28 +74,6 @@ def mitsuba_scene(mi, scene: render.Scene, camera: render.Camera, spp: int, obj:
         "light": {"type": "point", "position": np.asarray(light.position).tolist(),
                   "intensity": {"type": "rgb", "value": np.asarray(light.intensity).tolist()}},
     })
-
-
-def mitsuba_loop(mi, dr, scene, reference, key: str, start, lr: float):
-    """One fitting iteration as a Mitsuba user writes it: render, backward, Adam step on `key`."""
-    params = mi.traverse(scene)
-    optimiser = mi.ad.Adam(lr=lr)
-    optimiser[key] = start
-    params.update(optimiser)
-    reference = mi.TensorXf(np.asarray(reference, np.float32))
-    state = {"seed": 0}
-
-    def iteration():
-        image = mi.render(scene, params, spp=1, seed=state["seed"])
-        loss = dr.mean(dr.square(image - reference), axis=None)
-        dr.backward(loss)
-        optimiser.step()
-        params.update(optimiser)
-        dr.eval(params[key])
-        state["loss"] = float(np.asarray(loss).ravel()[0])
-        state["seed"] += 1
-
-    return iteration, state
 
 
 def difsci_loop(loss, start, lr: float):
@@ -156,12 +134,12 @@ def compare(n: int, size: int, accel: str, repeats: int, mi, dr, folder: Path) -
         write_obj(flat_obj, scene.objects[0], normals=False)
         mscene = mitsuba_scene(mi, scene, camera, 1, flat_obj, smooth=False)
         _, compile_mitsuba = timed_first(lambda: np.asarray(mi.render(mscene, spp=1, seed=0)))
-        m_light, m_light_state = mitsuba_loop(mi, dr, mscene, reference, "light.position", mi.Point3f(*LIGHT_START),
+        m_light, m_light_state, _ = fit_loop(mi, dr, mscene, reference, 1, "light.position", mi.Point3f(*LIGHT_START),
                                               LIGHT_LR)
         m_light()
         vscene = mitsuba_scene(mi, scene, camera, 1, flat_obj, smooth=False)
         positions = mi.traverse(vscene)["mesh.vertex_positions"]
-        m_vertex, m_vertex_state = mitsuba_loop(mi, dr, vscene, reference, "mesh.vertex_positions",
+        m_vertex, m_vertex_state, _ = fit_loop(mi, dr, vscene, reference, 1, "mesh.vertex_positions",
                                                 type(positions)(np.asarray(positions) * 1.02), VERTEX_LR)
         m_vertex()
         sides |= {"mitsuba_forward": lambda: np.asarray(mi.render(mscene, spp=1, seed=1)),
