@@ -95,3 +95,22 @@ class Ordered(AbstractBijection):
 
     def log_abs_det_jacobian(self, x):
         return c.ordered.log_abs_det_jacobian(x)
+
+
+class PositiveOrdered(AbstractBijection):
+    """Real vectors onto increasing positive ones along the last axis: y_i = exp(x_1) + ... + exp(x_i).
+
+    Stan's `positive_ordered`. (A positive base under `Ordered` is not this: there the gaps
+    y_i - y_{i-1} = exp(x_i) would all exceed 1.)
+    """
+
+    event_dim: ClassVar[int] = 1
+
+    def forward(self, x):
+        return c.positive_ordered.from_unconstrained(x)
+
+    def inverse(self, y):
+        return c.positive_ordered.to_unconstrained(y)
+
+    def log_abs_det_jacobian(self, x):
+        return c.positive_ordered.log_abs_det_jacobian(x)

@@ -1,4 +1,4 @@
-"""Ten posteriordb posteriors written as difsci models, and their data.
+"""Twelve posteriordb posteriors written as difsci models, and their data.
 
 Each model transcribes the Stan program of the same name in posteriordb
 (`posterior_database/models/stan/<model>.stan`, github.com/stan-dev/posteriordb): same
@@ -46,16 +46,22 @@ def load_data(name: str) -> dict:
     return {k: jnp.asarray(v, dtype=jnp.float64) if isinstance(v, list) else v for k, v in raw.items()}
 
 
-def flat(name: str, shape: tuple[int, ...] = (), positive: bool = False) -> jax.Array:
-    """A latent with Stan's implicit flat prior on the reals (or on the positive reals).
+def declared(name: str, base: ds.AbstractDistribution, log_prior: Callable[[jax.Array], jax.Array]) -> jax.Array:
+    """A latent on the support of `base` whose prior density is `log_prior`, as Stan writes it.
 
-    The site is declared with a standard (half-)normal, to give it a support and a start, and
-    `ds.factor` cancels that density exactly, leaving a constant prior.
+    Stan states a parameter's support in its declaration (`ordered[2] mu;`) and its density
+    separately (`mu ~ normal(0, 2);`, or nothing: flat). `base` gives the site its support and a
+    start; `ds.factor` swaps its density for `log_prior`.
     """
-    base = ds.HalfNormal(jnp.ones(shape)) if positive else ds.Normal(jnp.zeros(shape), 1.0)
     value = ds.sample(name, base)
-    ds.factor(f"{name}_flat_prior", -base.log_prob(value))
+    ds.factor(f"{name}_prior", log_prior(value) - base.log_prob(value))
     return value
+
+
+def flat(name: str, shape: tuple[int, ...] = (), positive: bool = False) -> jax.Array:
+    """A latent with Stan's implicit flat prior on the reals (or on the positive reals)."""
+    base = ds.HalfNormal(jnp.ones(shape)) if positive else ds.Normal(jnp.zeros(shape), 1.0)
+    return declared(name, base, lambda value: jnp.zeros(()))
 
 
 def eight_schools_noncentered(J, y, sigma):
@@ -161,6 +167,33 @@ def logmesquite_logvas(N, weight, diam1, diam2, canopy_height, total_height, den
     ds.sample("log_weight", ds.Normal(mu, sigma), obs=jnp.log(weight))
 
 
+def low_dim_gauss_mix(N, y):
+    # ordered[2] mu ~ normal(0, 2): the normal density restricted to mu[1] < mu[2].
+    mu = declared("mu", ds.TransformedDistribution(ds.Normal(jnp.zeros(2), 2.0), [ds.bijections.Ordered()]),
+                  lambda mu: ds.Normal(0.0, 2.0).log_prob(mu).sum())
+    sigma = ds.sample("sigma", ds.HalfNormal(2.0 * jnp.ones(2)))
+    theta = ds.sample("theta", ds.Beta(5.0, 5.0))
+    # Stan's `target += log_mix(theta, normal_lpdf(y | mu[1], sigma[1]), normal_lpdf(y | mu[2], sigma[2]))`.
+    mixing = ds.Categorical(probs=jnp.stack([theta, 1 - theta]))
+    ds.sample("y", ds.MixtureSameFamily(mixing, ds.Normal(mu, sigma)), obs=y)
+
+
+def hmm_example(N, K, y):
+    # simplex[K] with no prior: flat on the simplex, which is Dirichlet(1, ..., 1) exactly.
+    theta1 = ds.sample("theta1", ds.Dirichlet(jnp.ones(K)))
+    theta2 = ds.sample("theta2", ds.Dirichlet(jnp.ones(K)))
+    theta = jnp.stack([theta1, theta2])  # theta[j, k]: the probability of moving from state j to k
+    mu = declared("mu", ds.TransformedDistribution(ds.Normal(jnp.zeros(K), 1.0), [ds.bijections.PositiveOrdered()]),
+                  lambda mu: ds.Normal(jnp.array([3.0, 10.0]), 1.0).log_prob(mu).sum())
+    emission = ds.Normal(mu, 1.0).log_prob(y[:, None])  # (N, K)
+
+    def forward(gamma, emission_t):
+        return jax.nn.logsumexp(gamma[:, None] + jnp.log(theta), axis=0) + emission_t, None
+
+    gamma, _ = jax.lax.scan(forward, emission[0], emission[1:])
+    ds.factor("y", jax.nn.logsumexp(gamma))  # the forward algorithm's marginal likelihood (Stan's target +=)
+
+
 class Posterior(NamedTuple):
     """A posteriordb posterior: its difsci model, data set and the data the model takes."""
 
@@ -192,4 +225,6 @@ POSTERIORS = {
         "mesquite",
         ("N", "weight", "diam1", "diam2", "canopy_height", "total_height", "density", "group"),
     ),
+    "low_dim_gauss_mix-low_dim_gauss_mix": Posterior(low_dim_gauss_mix, "low_dim_gauss_mix", ("N", "y")),
+    "hmm_example-hmm_example": Posterior(hmm_example, "hmm_example", ("N", "K", "y")),
 }

@@ -210,6 +210,24 @@ def _ref_mesquite(v, d):
     return stats.norm.logpdf(np.log(g["weight"]), np.stack(cols, 1) @ v["beta"], v["sigma"]).sum()
 
 
+def _ref_gauss_mix(v, d):
+    y, (m1, m2), (s1, s2), theta = np.asarray(d["y"]), v["mu"], v["sigma"], v["theta"]
+    mix = np.logaddexp(np.log(theta) + stats.norm.logpdf(y, m1, s1), np.log1p(-theta) + stats.norm.logpdf(y, m2, s2))
+    return (stats.norm.logpdf(v["sigma"], 0, 2).sum() + stats.norm.logpdf(v["mu"], 0, 2).sum()
+            + stats.beta.logpdf(theta, 5, 5) + mix.sum())
+
+
+def _ref_hmm(v, d):
+    # The Stan program's forward algorithm, loop for loop.
+    y, K, mu = np.asarray(d["y"]), d["K"], v["mu"]
+    theta = np.stack([v["theta1"], v["theta2"]])
+    gamma = [stats.norm.logpdf(y[0], mu[k], 1) for k in range(K)]
+    for t in range(1, d["N"]):
+        gamma = [np.logaddexp.reduce([gamma[j] + np.log(theta[j, k]) + stats.norm.logpdf(y[t], mu[k], 1)
+                                      for j in range(K)]) for k in range(K)]
+    return stats.norm.logpdf(mu[0], 3, 1) + stats.norm.logpdf(mu[1], 10, 1) + np.logaddexp.reduce(gamma)
+
+
 # Each posterior's latent sites as (name, shape, kind): kind picks a point on the support.
 LATENTS = {
     "eight_schools-eight_schools_noncentered": (
@@ -228,6 +246,12 @@ LATENTS = {
     ),
     "sblrc-blr": (_ref_blr, [("beta", (5,), "real"), ("sigma", (), "pos")]),
     "mesquite-logmesquite_logvas": (_ref_mesquite, [("beta", (7,), "real"), ("sigma", (), "pos")]),
+    "low_dim_gauss_mix-low_dim_gauss_mix": (
+        _ref_gauss_mix, [("mu", (2,), "ordered"), ("sigma", (2,), "pos"), ("theta", (), "unit")]
+    ),
+    "hmm_example-hmm_example": (
+        _ref_hmm, [("theta1", (2,), "simplex"), ("theta2", (2,), "simplex"), ("mu", (2,), "pos_ordered")]
+    ),
 }
 
 
@@ -235,7 +259,8 @@ def _point(rng, latents):
     v = {}
     for name, shape, kind in latents:
         u = rng.uniform(size=shape)
-        v[name] = {"real": 2 * u - 1, "pos": 0.5 + 2 * u, "unit": 0.4 * u}[kind]
+        v[name] = {"real": 2 * u - 1, "pos": 0.5 + 2 * u, "unit": 0.4 * u, "ordered": np.cumsum(2 * u) - 1,
+                   "pos_ordered": np.cumsum(0.5 + 5 * u), "simplex": (0.5 + u) / np.sum(0.5 + u)}[kind]
     return v
 
 
