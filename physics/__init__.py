@@ -44,3 +44,8 @@ from ._sindy import polynomial_library as polynomial_library
 from ._sindy import polynomial_names as polynomial_names
 from ._sindy import sindy as sindy
 from ._sindy import stlsq as stlsq
+from ._sindy import sindy_path as sindy_path
+from ._model_selection import SparseFit as SparseFit
+from ._model_selection import aicc as aicc
+from ._model_selection import refit_sparse_model as refit_sparse_model
+from ._model_selection import select_sparse_model as select_sparse_model

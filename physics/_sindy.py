@@ -11,7 +11,8 @@ import itertools
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+import numpy as np
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 
 def _exponents(num_variables: int, degree: int) -> list[tuple[int, ...]]:
@@ -44,10 +45,22 @@ def polynomial_names(names: tuple[str, ...], degree: int) -> tuple[str, ...]:
 
 
 class SINDyResult(eqx.Module):
-    """Coefficients (library term x output) and the library's term names; `equations()` prints them."""
+    """Sparse polynomial equations: coefficients (library term x output) over the monomials up to
+    `degree`, and the terms' names. Calling it on a state `y` (d,) evaluates the equations, so it
+    can stand for a network in a `UniversalODE`; `equations()` prints them.
+    """
 
     coefficients: Float[Array, "f n"]
     terms: tuple[str, ...] = eqx.field(static=True)
+    degree: int = eqx.field(static=True, default=2)
+
+    def __call__(self, y: Float[Array, " d"]) -> Float[Array, " n"]:
+        return polynomial_library(y[None], self.degree)[0] @ self.coefficients
+
+    @property
+    def support(self) -> Bool[Array, "f n"]:
+        """Which coefficients are non-zero."""
+        return self.coefficients != 0
 
     def equations(self, outputs: tuple[str, ...], precision: int = 4) -> list[str]:
         lines = []
@@ -101,4 +114,31 @@ def sindy(
     if x.ndim != 2 or len(names) != x.shape[1]:
         raise ValueError(f"sindy: `x` must have shape (samples, {len(names)}) to match `names`, got {x.shape}")
     coefficients = stlsq(polynomial_library(x, degree), dxdt, threshold, iterations)
-    return SINDyResult(coefficients, polynomial_names(names, degree))
+    return SINDyResult(coefficients, polynomial_names(names, degree), degree)
+
+
+def sindy_path(
+    x: Float[ArrayLike, "m d"],
+    dxdt: Float[ArrayLike, "m n"],
+    thresholds: Float[ArrayLike, " t"],
+    *,
+    degree: int = 2,
+    iterations: int = 10,
+    names: tuple[str, ...] | None = None,
+) -> tuple[SINDyResult, ...]:
+    """`sindy` at every threshold, one result per distinct support, sparsest last.
+
+    One threshold rarely suits every data set (a term near the threshold is kept or dropped
+    by chance); choose among the candidates on the data, e.g. with `select_sparse_model`.
+    """
+    thresholds = np.asarray(thresholds, float)
+    if thresholds.ndim != 1 or thresholds.size == 0 or not np.all(thresholds >= 0):
+        raise ValueError(f"sindy_path: `thresholds` must be a non-empty 1-D array of values >= 0, got {thresholds}")
+    results, seen = [], set()
+    for threshold in np.sort(thresholds):
+        result = sindy(x, dxdt, degree=degree, threshold=float(threshold), iterations=iterations, names=names)
+        key = np.asarray(result.support).tobytes()
+        if key not in seen:
+            seen.add(key)
+            results.append(result)
+    return tuple(results)

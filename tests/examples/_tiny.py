@@ -15,6 +15,8 @@ TINY_ARGS = {
     "infer_trebuchet": ["--warmup", "5", "--samples", "5", "--chains", "1"],
     # Two chains, so split R-hat is defined.
     "lotka_volterra": ["--warmup", "5", "--samples", "5", "--chains", "2", "--out", "{out}"],
+    "neural_ode_pelts": ["--steps", "3", "--refine-steps", "0", "--lm-steps", "3", "--width", "4", "--depth", "1",
+                         "--out", "{out}"],
     "pendulum_control": ["--episodes", "1", "--horizon", "1.05", "--out", "{out}"],
     "train_trebuchet_surrogate": ["--steps", "2", "--refine", "1", "--refine-points", "8", "--batch-size", "4",
                                   "--hidden", "4", "--grid", "2", "--out", "{out}"],

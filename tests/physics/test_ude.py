@@ -87,3 +87,63 @@ def test_stlsq_without_threshold_is_least_squares_and_sindy_recovers_a_sparse_sy
         physics.stlsq(lib, y, -1.0)
     with pytest.raises(ValueError, match="same m"):
         physics.stlsq(lib, y[:10], 0.1)
+
+
+def test_sindy_path_gives_each_support_once_and_results_evaluate_their_equations(key):
+    x = jax.random.normal(key, (60, 2))
+    a, b = x[:, 0], x[:, 1]
+    dx = jnp.stack([1.3 * a - 0.9 * a * b, 0.8 * a * b - 1.8 * b], 1) + 0.05 * jax.random.normal(jax.random.fold_in(key, 1), (60, 2))
+    thresholds = np.geomspace(1e-4, 3.0, 12)
+    path = physics.sindy_path(x, dx, thresholds, names=("x", "y"))
+    supports = [np.asarray(r.support) for r in path]
+    assert len({s.tobytes() for s in supports}) == len(path) >= 3
+    assert supports[0].all() and not supports[-1].any()  # least squares first, nothing at 3
+    single = physics.sindy(x, dx, threshold=0.1, names=("x", "y"))
+    assert any(np.array_equal(s, np.asarray(single.support)) for s in supports)
+    y = jnp.array([0.7, -1.2])
+    expected = np.asarray(single.coefficients).T @ np.array([1.0, 0.7, -1.2, 0.49, -0.84, 1.44])
+    np.testing.assert_allclose(single(y), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="thresholds"):
+        physics.sindy_path(x, dx, [-0.1, 0.2])
+
+
+def test_aicc_is_the_corrected_akaike_criterion():
+    # N log(rss/N) + 2k + 2k(k+1)/(N-k-1) with N = 20, k = 3, rss = 0.5 by hand.
+    np.testing.assert_allclose(physics.aicc(0.5, 20, 3), 20 * np.log(0.025) + 6 + 24 / 16, rtol=1e-12)
+    with pytest.raises(ValueError, match="num_observations"):
+        physics.aicc(0.5, 4, 3)
+    with pytest.raises(ValueError, match="num_parameters"):
+        physics.aicc(0.5, 20, -1)
+
+
+def test_select_sparse_model_refits_and_prefers_the_true_support(key):
+    # Lotka-Volterra with known growth and death: the interactions -0.9 x y, 0.8 x y are to be found.
+    settings = physics.SolverSettings(rtol=1e-8, atol=1e-8, max_steps=1024)
+    known = lambda t, y: jnp.stack([1.3 * y[0], -1.8 * y[1]])  # noqa: E731
+    truth = lambda t, y: known(t, y) + jnp.stack([-0.9 * y[0] * y[1], 0.8 * y[0] * y[1]])  # noqa: E731
+    ts = jnp.linspace(0.0, 2.0, 11)
+    clean = physics.observe(physics.UniversalODE(truth, None, settings), jnp.array([0.44, 4.63]), ts=ts)
+    data = clean + 1e-3 * jax.random.normal(key, clean.shape)
+    terms = physics.polynomial_names(("x", "y"), 2)
+
+    def candidate(entries):
+        c = np.zeros((6, 2))
+        for (i, j), v in entries.items():
+            c[i, j] = v
+        return physics.SINDyResult(jnp.asarray(c), terms, 2)
+
+    true_support = candidate({(4, 0): -0.7, (4, 1): 0.6})  # right terms, wrong values
+    wrong = candidate({(1, 0): -0.3, (4, 1): 0.6})  # x instead of x y in dx/dt
+    superset = candidate({(4, 0): -0.7, (4, 1): 0.6, (0, 0): 0.05, (5, 1): 0.01})
+    best, fits = physics.select_sparse_model(known, (wrong, superset, true_support), ts, data, settings=settings)
+    assert best is fits[2] and bool(best.converged)
+    expected = np.zeros((6, 2))
+    expected[4] = [-0.9, 0.8]
+    np.testing.assert_allclose(best.equations.coefficients, expected, atol=1e-2)
+    np.testing.assert_allclose(best.y0, [0.44, 4.63], atol=5e-3)
+    # Refitting keeps each support; the criterion follows the residuals and term counts.
+    assert np.array_equal(np.asarray(fits[1].equations.support), np.asarray(superset.support))
+    assert float(fits[0].rss) > 100 * float(best.rss)
+    np.testing.assert_allclose(best.aicc, physics.aicc(best.rss, data.size, 4), rtol=1e-12)
+    with pytest.raises(ValueError, match="candidates"):
+        physics.select_sparse_model(known, (), ts, data)
