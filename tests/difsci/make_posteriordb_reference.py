@@ -1,4 +1,4 @@
-"""Regenerate `posteriordb_reference.json`: reference means and sds of ten posteriordb posteriors.
+"""Regenerate `posteriordb_reference.json`: reference means and sds of eleven posteriordb posteriors.
 
 posteriordb (github.com/stan-dev/posteriordb) publishes, for each reference posterior, 10 Stan
 chains of 1,000 thinned draws (`posterior_database/reference_posteriors/draws/draws/*.json.zip`).
@@ -31,6 +31,7 @@ POSTERIORS = (
     "kilpisjarvi_mod-kilpisjarvi",
     "sblrc-blr",
     "mesquite-logmesquite_logvas",
+    "hudson_lynx_hare-lotka_volterra",
 )
 DRAWS = "posterior_database/reference_posteriors/draws/draws/{}.json.zip"
 INFO = "posterior_database/reference_posteriors/draws/info/{}.info.json"
