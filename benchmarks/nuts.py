@@ -341,9 +341,14 @@ def lotka_volterra_main(argv=None):
     for what in ("ess_per_s", "ess_per_total_s"):
         best = max(metrics[f"lv_{k.replace(' (', '_').rstrip(')')}_{what}"] for k in peers)
         metrics[f"lv_{what}_ratio_vs_best_numpyro"] = round(metrics[f"lv_difsci_parallel_{what}"] / best, 2)
-    # Same posterior on both sides (alpha's posterior sd is about 0.06).
-    if max(alphas.values()) - min(alphas.values()) > 0.05:
-        raise AssertionError(f"Lotka-Volterra: posterior means of alpha disagree: {alphas}")
+    # posteriordb's reference: alpha = 0.547, sd 0.063. A run far from it has a chain stuck in a
+    # wrong mode; it is reported (its ESS shows it), and difsci's own run must not be one.
+    for sampler, alpha in alphas.items():
+        metrics[f"lv_{sampler.replace(' (', '_').rstrip(')')}_alpha_mean"] = round(alpha, 4)
+        if abs(alpha - 0.547) > 0.05:
+            print(f"  {sampler}: posterior mean of alpha {alpha:.3f}, far from the reference 0.547 (a stuck chain)")
+    if abs(alphas["difsci (parallel)"] - 0.547) > 0.05:
+        raise AssertionError(f"Lotka-Volterra: difsci's posterior mean of alpha is off the reference: {alphas}")
     report("nuts_lotka_volterra", metrics, f"model, priors, data, Tsit5 at rtol = atol = 1e-6, max_steps 4096, "
            f"{opts.chains} chains, {opts.warmup} warm-up, {opts.draws} draws, target acceptance 0.8, diagonal "
            "mass matrix, float64")
