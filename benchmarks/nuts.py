@@ -12,7 +12,7 @@ Stan's window adaptation and a diagonal mass matrix with target acceptance 0.8.
 
     python benchmarks/nuts.py            # 4 chains x (500 warm-up + 1000 draws)
     python benchmarks/nuts.py --quick    # tiny smoke run
-    python benchmarks/nuts.py --lotka-volterra --warmup 300 --draws 300 --chains 2   # the ODE posterior
+    DIFSCI_BENCH_DEVICES=2 python benchmarks/nuts.py --lotka-volterra --warmup 300 --draws 300 --chains 2
 """
 
 import argparse
@@ -256,6 +256,11 @@ def main(argv=None):
 # write it: the same priors and likelihood, diffrax's Tsit5 with its default adjoint (reverse mode,
 # RecursiveCheckpointAdjoint). Same tolerances (rtol = atol = 1e-6, the case study's), max_steps 4096,
 # failed solves rejected on both sides; target acceptance 0.8, diagonal mass matrix, float64.
+# Measured 2026-12-03, 2 chains x (300 + 300), 2 host devices, machine LOADED (load 4-7 on 2 cores):
+# difsci 33.5 s compile + 19.1 s sampling, min ESS 159; NumPyro sequential 42.1 + 44.9 s, ESS 155;
+# NumPyro vectorized 176.6 s sampling with one chain stuck (ESS 3). Ratios vs the better NumPyro:
+# 2.44x ESS per sampling second, 1.70x end to end. Compiling (ds.nuts's `start` and `advance`
+# programs, ~9 s each quiet) is most of difsci's short run; one gradient costs 0.26 ms vs ~2 ms.
 def lotka_volterra_example():
     """The example module (its difsci `model`, `data` and `populations`)."""
     import runpy
