@@ -1,7 +1,9 @@
 """Bayesian inference through an ODE solver: Lotka-Volterra on the Hudson's Bay lynx-hare pelts.
 
 The four rates of the predator-prey equations, the initial populations and the noise scale
-are random variables; NUTS samples them with gradients taken through a diffrax solve. The
+are random variables; NUTS samples them with gradients taken through a diffrax solve, by
+forward sensitivities (`physics.SolverSettings(mode="forward_sensitivities")`): with six
+inputs to the solve, one forward solve carrying six tangents is cheaper than a reverse pass. The
 model follows Carpenter's Stan case study "Predator-Prey Population Dynamics" (2018), whose
 posterior means are about alpha = 0.55, beta = 0.028, gamma = 0.80, delta = 0.024.
 
@@ -20,8 +22,10 @@ import diffrax as dfx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
 import difsci as ds
+import physics
 
 # Hudson's Bay Company pelts, 1900-1920, thousands (Hewitt 1921, as tabulated in the case study).
 YEARS = np.arange(1900, 1921)
@@ -32,21 +36,41 @@ LYNX = np.array([4.0, 6.1, 9.8, 35.2, 59.4, 41.7, 19.0, 13.0, 8.3, 9.1, 7.4, 8.0
 PUBLISHED_MEANS = {"alpha": 0.55, "beta": 0.028, "gamma": 0.80, "delta": 0.024}
 
 
-def populations(theta, z0, times):
-    """Solve the equations from z0 (2,) at t=0 and return z at `times` (T, 2); NaN if the solve fails."""
+# The case study's tolerances. diffrax's own Tsit5 (stages in a loop) rather than physics' unrolled
+# one: for 2 states unrolling gains nothing, and the gradient compiled in 2.9 s against 5.2 s
+# (one measurement on a loaded 2-core machine); compiling is most of a short run's wait.
+SETTINGS = physics.SolverSettings(rtol=1e-6, atol=1e-6, max_steps=4096, mode="forward_sensitivities",
+                                  solver=dfx.Tsit5())
 
-    def field(t, z, theta):
-        u, v = z
-        alpha, beta, gamma, delta = theta
+
+class LotkaVolterra(physics.AbstractODE):
+    """The predator-prey equations; the run's input is the start state z0 = (hares, lynx).
+
+    **Fields:** `theta` (alpha, beta, gamma, delta: per year, per thousand pelts), `settings`.
+    With few parameters (4 rates and 2 start states), forward sensitivities are the cheapest
+    gradient: one solve carrying 6 tangents, with no backward pass through the solver.
+    """
+
+    theta: Float[Array, "4"]
+    settings: physics.SolverSettings = SETTINGS
+
+    def initial_state(self, inputs: Float[Array, "2"]) -> Float[Array, "2"]:
+        return jnp.asarray(inputs)
+
+    def vector_field(self, t, z, inputs) -> Float[Array, "2"]:
+        u, v = z[0], z[1]
+        alpha, beta, gamma, delta = self.theta[0], self.theta[1], self.theta[2], self.theta[3]
         return jnp.stack([(alpha - beta * v) * u, (-gamma + delta * u) * v])
 
-    solution = dfx.diffeqsolve(
-        dfx.ODETerm(field), dfx.Tsit5(), 0.0, times[-1], 0.1, z0, args=theta,
-        saveat=dfx.SaveAt(ts=times), stepsize_controller=dfx.PIDController(rtol=1e-6, atol=1e-6),
-        max_steps=2048, throw=False,
-    )
-    # A failed solve (the populations blew up) gives NaN: NUTS rejects that proposal.
-    return jnp.where(dfx.is_successful(solution.result), solution.ys, jnp.nan)
+
+def populations(
+    theta: Float[Array, "4"], z0: Float[Array, "2"], times: Float[Array, " T"],
+    settings: physics.SolverSettings = SETTINGS,
+) -> Float[Array, "T 2"]:
+    """z at `times` (years after 1900, > 0) from z0 at t = 0; NaN (values and gradients) if the solve fails."""
+    ts = jnp.concatenate([jnp.zeros(1, jnp.result_type(times)), times])
+    # A failed solve (e.g. out of steps) is NaN, not an error: NUTS rejects that proposal.
+    return physics.observe(LotkaVolterra(theta, settings), z0, ts=ts, throw=False)[1:]
 
 
 def model(times, observed_initial, observed):
@@ -103,7 +127,7 @@ def _plot(result, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    times = jnp.linspace(0.0, 20.0, 200)
+    times = jnp.linspace(0.1, 20.0, 200)  # populations() starts the solve at t = 0
     draws = {k: np.asarray(v).reshape((-1,) + v.shape[2:]) for k, v in result.samples.items()}
     idx = np.linspace(0, len(draws["alpha"]) - 1, 100).astype(int)
     theta = np.stack([draws[k][idx] for k in ("alpha", "beta", "gamma", "delta")], axis=1)

@@ -1,4 +1,4 @@
-"""Regenerate `posteriordb_reference.json`: reference means and sds of twelve posteriordb posteriors.
+"""Regenerate `posteriordb_reference.json`: reference means and sds of thirteen posteriordb posteriors.
 
 posteriordb (github.com/stan-dev/posteriordb) publishes, for each reference posterior, 10 Stan
 chains of 1,000 thinned draws (`posterior_database/reference_posteriors/draws/draws/*.json.zip`).
@@ -33,6 +33,7 @@ POSTERIORS = (
     "mesquite-logmesquite_logvas",
     "low_dim_gauss_mix-low_dim_gauss_mix",
     "hmm_example-hmm_example",
+    "hudson_lynx_hare-lotka_volterra",
 )
 DRAWS = "posterior_database/reference_posteriors/draws/draws/{}.json.zip"
 INFO = "posterior_database/reference_posteriors/draws/info/{}.info.json"

@@ -1,4 +1,4 @@
-"""Twelve posteriordb posteriors written as difsci models, and their data.
+"""Thirteen posteriordb posteriors written as difsci models, and their data.
 
 Each model transcribes the Stan program of the same name in posteriordb
 (`posterior_database/models/stan/<model>.stan`, github.com/stan-dev/posteriordb): same
@@ -10,11 +10,17 @@ posteriordb's reference draws report (`theta`, `f`) are `ds.deterministic` sites
 The data (posteriordb's `posterior_database/data/data/`, BSD-3, see the README beside them) are
 copied from `../shared/data/posteriordb/` into `tests/difsci/data/posteriordb/`, so a fresh clone
 tests with them; `DIFSCI_POSTERIORDB_DATA` points elsewhere.
+
+The Lotka-Volterra posterior solves its ODE with `examples/lotka_volterra.py`'s `populations`
+(a `physics.AbstractODE`, Tsit5 at rtol = atol = 1e-6, forward sensitivities), the model that
+example and `benchmarks/nuts.py` sample; Stan's reference run used rk45 at rtol 1e-5, atol 1e-3.
 """
 
+import functools
 import json
 import os
 import pathlib
+import runpy
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -194,6 +200,22 @@ def hmm_example(N, K, y):
     ds.factor("y", jax.nn.logsumexp(gamma))  # the forward algorithm's marginal likelihood (Stan's target +=)
 
 
+@functools.cache
+def _lotka_volterra_example() -> dict:
+    return runpy.run_path(str(_ROOT / "examples" / "lotka_volterra.py"))
+
+
+def lotka_volterra(N, ts, y_init, y):
+    # Stan's `<lower=0>` with `~ normal` is a normal truncated at 0 (the dropped constant cancels).
+    theta = ds.sample("theta", ds.TruncatedNormal(jnp.array([1.0, 0.05, 1.0, 0.05]),
+                                                  jnp.array([0.5, 0.05, 0.5, 0.05]), low=0.0))
+    z_init = ds.sample("z_init", ds.LogNormal(jnp.full(2, jnp.log(10.0)), 1.0))
+    sigma = ds.sample("sigma", ds.LogNormal(-jnp.ones(2), 1.0))
+    z = _lotka_volterra_example()["populations"](theta, z_init, ts)
+    ds.sample("y_init", ds.LogNormal(jnp.log(z_init), sigma), obs=y_init)
+    ds.sample("y", ds.LogNormal(jnp.log(z), sigma), obs=y)
+
+
 class Posterior(NamedTuple):
     """A posteriordb posterior: its difsci model, data set and the data the model takes."""
 
@@ -227,4 +249,5 @@ POSTERIORS = {
     ),
     "low_dim_gauss_mix-low_dim_gauss_mix": Posterior(low_dim_gauss_mix, "low_dim_gauss_mix", ("N", "y")),
     "hmm_example-hmm_example": Posterior(hmm_example, "hmm_example", ("N", "K", "y")),
+    "hudson_lynx_hare-lotka_volterra": Posterior(lotka_volterra, "hudson_lynx_hare", ("N", "ts", "y_init", "y")),
 }
