@@ -1,10 +1,16 @@
-"""Shared plumbing for the benchmarks: timing and the final JSON line (see shared/BENCHMARKS.md)."""
+"""Shared plumbing for the benchmarks: timing, the final JSON line (see shared/BENCHMARKS.md), and
+the same record saved as `benchmarks/results/NAME.json` (`NAME.quick.json` for a `--quick` run;
+`$DIFSCI_BENCH_RESULTS` names another folder), which `benchmarks/readme_table.py` turns into the
+README's performance table."""
 
+import datetime
 import json
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import jax
 
@@ -24,6 +30,32 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def report(benchmark: str, metrics: dict, held_equal: str) -> None:
-    """Print the one-line JSON summary every benchmark ends with."""
+def results_dir() -> Path:
+    """Where `report` saves its records: `$DIFSCI_BENCH_RESULTS`, else `benchmarks/results`."""
+    return Path(os.environ.get("DIFSCI_BENCH_RESULTS") or Path(__file__).with_name("results"))
+
+
+def report(benchmark: str, metrics: dict, held_equal: str) -> Path | None:
+    """Print the one-line JSON summary every benchmark ends with, and save it (with the date,
+    the command and whether it was a `--quick` run) in `results_dir()`; returns the file.
+
+    Saved only when a benchmark script is the program (`python benchmarks/NAME.py`) or
+    `$DIFSCI_BENCH_RESULTS` is set, so a test importing a benchmark never overwrites the records."""
     print(json.dumps({"benchmark": benchmark, "machine": machine(), "metrics": metrics, "held_equal": held_equal}))
+    script = Path(sys.argv[0]).resolve()
+    if script.parent != Path(__file__).resolve().parent and not os.environ.get("DIFSCI_BENCH_RESULTS"):
+        return None
+    quick = "--quick" in sys.argv[1:]
+    record = {
+        "benchmark": benchmark,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "command": " ".join(["python", f"benchmarks/{script.name}", *sys.argv[1:]]),
+        "quick": quick,
+        "metrics": metrics,
+        "held_equal": held_equal,
+    }
+    path = results_dir() / f"{benchmark}{'.quick' if quick else ''}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path

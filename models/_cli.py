@@ -205,6 +205,93 @@ def _render_mesh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_light(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    def fail(message: str) -> int:
+        print(f"difsci render fit-light: {message}", file=sys.stderr)
+        return 2
+
+    photo, out = Path(args.photo), Path(args.out)
+    if not photo.is_file():
+        return fail(f"PHOTO {str(photo)!r} is not a file")
+    if args.steps < 1:
+        return fail(f"--steps must be >= 1, got {args.steps}")
+    if not (args.learning_rate > 0 and _finite(args.learning_rate)):
+        return fail(f"--learning-rate must be > 0 and finite (metres per step), got {args.learning_rate:g}")
+    if not (args.intensity > 0 and _finite(args.intensity)):
+        return fail(f"--intensity must be > 0 and finite (W/sr), got {args.intensity:g}")
+    if out.exists() and not out.is_dir():
+        return fail(f"--out {str(out)!r} exists and is not a folder")
+
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import render
+
+    try:
+        reference = render.load_png(photo, exposure=args.exposure)
+    except Exception as e:  # noqa: BLE001 - PIL raises many types for a file that is not an image
+        return fail(f"cannot read PHOTO {str(photo)!r} as an image: {type(e).__name__}: {e}")
+    height, width = reference.shape[:2]
+    if not (_FIT_MIN_PIXELS <= min(height, width) and max(height, width) <= _FIT_MAX_PIXELS):
+        return fail(f"PHOTO must be {_FIT_MIN_PIXELS} to {_FIT_MAX_PIXELS} pixels on each side, got {width}x{height} "
+                    "(render the scene smaller, or scale the photo)")
+    start, camera = render.three_spheres(args.start, intensity=args.intensity, width=width, height=height)
+    fit = jax.block_until_ready(render.fit_light(start, camera, reference, steps=args.steps,
+                                                 learning_rate=args.learning_rate, fit_intensity=args.fit_intensity))
+    out.mkdir(parents=True, exist_ok=True)
+    strip, curve = render.save_fit_pictures(out, fit, camera, reference, exposure=args.exposure)
+    light = fit.scene.lights[0]
+    result = {
+        "photo": str(photo),
+        "scene": "render.three_spheres",
+        "size": [width, height],
+        "initial_position_m": [float(v) for v in args.start],
+        "fitted_position_m": np.asarray(light.position).tolist(),
+        "fitted_intensity_w_per_sr": np.asarray(light.intensity).tolist(),
+        "intensity_fitted": args.fit_intensity,
+        "initial_loss": float(fit.losses[0]),
+        "final_loss": float(fit.final_loss),
+        "steps": args.steps,
+        "strip": str(strip),
+        "loss_curve": str(curve),
+    }
+    (out / "light.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
+    return 0
+
+
+_FIT_MIN_PIXELS, _FIT_MAX_PIXELS = 8, 512
+
+
+def build_fit_light_parser() -> argparse.ArgumentParser:
+    """The parser of `difsci render fit-light` (apart from `difsci render MESH.obj`, whose
+    positional argument would otherwise swallow the word `fit-light`)."""
+    parser = argparse.ArgumentParser(
+        prog="difsci render fit-light",
+        description="Fit the point light of the standard scene `render.three_spheres` (three diffuse spheres on a "
+        "floor, camera at (0, 2, 6) m looking at (0, -0.3, 0), 45 degree field of view) to PHOTO.png, a picture of "
+        "that scene (any size from 8 to 512 pixels a side; sRGB, as `render.save_png` writes), by Adam through the "
+        "ray tracer. Writes light.json (the fitted position and intensity), fit_strip.png "
+        "(initial | fitted | photo) and fit_loss.png to --out.",
+    )
+    parser.add_argument("photo", metavar="PHOTO.png", help="a picture of the three-spheres scene")
+    parser.add_argument("--out", default="fit-light", help="output folder (default: %(default)s)")
+    parser.add_argument("--start", type=_triple, default=(-1.0, 2.0, 3.5), metavar="X,Y,Z",
+                        help="the light's starting position, metres (default: -1,2,3.5)")
+    parser.add_argument("--intensity", type=float, default=30.0,
+                        help="the light's intensity, W/sr: held fixed, or the start with --fit-intensity (default: %(default)s)")
+    parser.add_argument("--fit-intensity", action="store_true", help="fit the light's RGB intensity too")
+    parser.add_argument("--steps", type=int, default=300, help="Adam steps (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=0.1, help="first Adam step, metres (default: %(default)s)")
+    parser.add_argument("--exposure", type=float, default=0.0, help="stops the photo was written with (default: 0)")
+    parser.set_defaults(func=_fit_light, no_cache=False)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="difsci",
@@ -246,9 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_trebuchet_train)
 
     ren = sub.add_parser(
-        "render", help="render a Wavefront .obj mesh to a PNG with the differentiable ray tracer",
+        "render", help="render a Wavefront .obj mesh to a PNG with the differentiable ray tracer "
+        "(`difsci render fit-light PHOTO.png`: fit a point light to a photo)",
         description="Render MESH.obj (one diffuse material, one point light) to a PNG. By default the camera "
         "looks at the mesh's bounding-box centre from far enough to frame it, with the light above the camera.",
+        epilog="`difsci render fit-light PHOTO.png` fits a point light to a photo instead (see its --help).",
     )
     ren.add_argument("mesh", metavar="MESH.obj", help="a Wavefront .obj file (vertices and faces)")
     ren.add_argument("--out", default="render.png", help="PNG to write (default: %(default)s)")
@@ -271,8 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    flags = [a for a in argv[:1] if a == "--no-cache"]  # the top-level flag, before the command
+    rest = argv[len(flags):]
+    if rest[:2] == ["render", "fit-light"]:
+        args = build_fit_light_parser().parse_args(rest[2:])
+        args.no_cache = bool(flags)
+    else:
+        args = build_parser().parse_args(argv)
     if not args.no_cache:
         enable_compilation_cache()
     return int(args.func(args) or 0)

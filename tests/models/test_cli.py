@@ -185,3 +185,69 @@ def test_every_command_has_help(capsys):
         with pytest.raises(SystemExit) as exc:
             main([*command, "--help"])
         assert exc.value.code == 0 and "usage: difsci" in capsys.readouterr().out
+
+
+def _three_spheres_photo(path, light=(1.0, 3.0, 2.0), size=(24, 20)):
+    import jax
+
+    import render
+
+    jax.config.update("jax_enable_x64", True)
+    scene, camera = render.three_spheres(light, width=size[0], height=size[1])
+    return render.save_png(path, render.render(scene, camera))
+
+
+def test_fit_light_recovers_the_light_of_a_photo(tmp_path, capsys):
+    import numpy as np
+
+    from PIL import Image
+
+    truth = np.array([1.0, 3.0, 2.0])
+    photo = _three_spheres_photo(tmp_path / "photo.png", truth)
+    out = tmp_path / "fit"
+    assert main(["render", "fit-light", str(photo), "--out", str(out), "--steps", "120"]) == 0
+    result = json.loads((out / "light.json").read_text())
+    assert result == json.loads(capsys.readouterr().out)
+    fitted = np.array(result["fitted_position_m"])
+    # From (-1, 2, 3.5) m, 3 m away; the 8-bit photo's rounding limits how close it gets.
+    assert np.linalg.norm(fitted - truth) < 0.05 * np.linalg.norm(truth), fitted
+    assert result["final_loss"] < 0.01 * result["initial_loss"] and result["size"] == [24, 20]
+    with Image.open(result["strip"]) as strip:
+        assert strip.size == (3 * 24 + 2 * 2, 20)
+    assert Path(result["loss_curve"]).is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["{tmp}/missing.png"], "is not a file"),
+        (["{tmp}/notes.txt"], "cannot read PHOTO"),
+        (["{tmp}/tiny.png"], "PHOTO must be 8 to 512 pixels on each side, got 4x4"),
+        (["{photo}", "--steps", "0"], "--steps must be >= 1"),
+        (["{photo}", "--intensity", "-3"], "--intensity must be > 0"),
+        (["{photo}", "--learning-rate", "nan"], "--learning-rate must be > 0"),
+        (["{photo}", "--out", "{tmp}/notes.txt"], "is not a folder"),
+    ],
+)
+def test_fit_light_bad_input_is_a_clear_error(tmp_path, capsys, argv, message):
+    import numpy as np
+
+    import render
+
+    (tmp_path / "notes.txt").write_text("not a picture")
+    render.save_png(tmp_path / "tiny.png", np.full((4, 4, 3), 0.5))
+    render.save_png(tmp_path / "photo.png", np.full((10, 10, 3), 0.5))
+    subs = {"{photo}": str(tmp_path / "photo.png")}
+    argv = [subs.get(a, a.replace("{tmp}", str(tmp_path))) for a in argv]
+    assert main(["render", "fit-light", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_fit_light_help_names_the_scene(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["render", "fit-light", "--help"])
+    text = capsys.readouterr().out
+    assert exc.value.code == 0 and "usage: difsci render fit-light" in text and "three_spheres" in text
+    with pytest.raises(SystemExit):
+        main(["render", "fit-light", "p.png", "--start", "1,2"])
+    assert "expected three finite numbers" in capsys.readouterr().err
