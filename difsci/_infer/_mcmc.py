@@ -349,7 +349,7 @@ def sample_log_density(
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
     num_integration_steps: int = 16,
-    dense_mass: bool = False,
+    dense_mass: bool | Literal["auto"] = False,
     chain_method: Literal["parallel", "vectorized"] = "parallel",
     progress_bar: bool = False,
     max_init_tries: int = 20,
@@ -419,6 +419,8 @@ def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_
         enable_compilation_cache()
     if chain_method not in ("parallel", "vectorized"):
         raise ValueError(f"{caller}: `chain_method` must be 'parallel' or 'vectorized', got {chain_method!r}")
+    if dense_mass not in (True, False, "auto"):
+        raise ValueError(f"{caller}: `dense_mass` must be True, False or 'auto', got {dense_mass!r}")
     if not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
         raise ValueError(f"{caller}: `checkpoint_every` must be an integer >= 1, got {checkpoint_every!r}")
     total = num_warmup + num_samples
@@ -426,7 +428,7 @@ def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_
     base_key, key = jax.random.split(key)
     config = {"kernel": kernel, "num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains,
               "target_accept": float(target_accept), "max_tree_depth": max_tree_depth,
-              "num_integration_steps": num_integration_steps, "dense_mass": bool(dense_mass),
+              "num_integration_steps": num_integration_steps, "dense_mass": dense_mass if dense_mass == "auto" else bool(dense_mass),
               "key": np.asarray(jax.random.key_data(key)).tolist()}
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         meta = _saved_metadata(Path(checkpoint_path))
@@ -530,7 +532,7 @@ def nuts(
     num_chains: int = 4,
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
-    dense_mass: bool = False,
+    dense_mass: bool | Literal["auto"] = False,
     chain_method: Literal["parallel", "vectorized"] = "parallel",
     init_params: Mapping[str, Any] | None = None,
     max_init_tries: int = 20,
@@ -556,6 +558,11 @@ def nuts(
     bulk ESS < 100, a collapsed step size, a chain that never moves, > 10 % of draws at
     `max_tree_depth`); `result.diagnose()` returns the same findings.
 
+    `dense_mass`: adapt a diagonal inverse mass matrix (False), a dense one (True, Stan's
+    `dense_e`), or ("auto") a dense one only where a warm-up window's draws show a pair of
+    coordinates with |correlation| > 0.5 and there are at most 200 coordinates (each window's
+    estimate is otherwise reduced to its diagonal; `inverse_mass_matrix` is then (dim, dim)).
+
     Compiling: the sampler is two programs (finding starts; warm-up and sampling, one step
     function). A later call with the same `model` function, argument shapes and settings reuses
     them (as `jax.jit` does, values the model closes over are read at the first call), and with
@@ -580,7 +587,7 @@ def hmc(
     num_samples: int = 1000,
     num_chains: int = 4,
     target_accept: float = 0.8,
-    dense_mass: bool = False,
+    dense_mass: bool | Literal["auto"] = False,
     chain_method: Literal["parallel", "vectorized"] = "parallel",
     init_params: Mapping[str, Any] | None = None,
     max_init_tries: int = 20,
