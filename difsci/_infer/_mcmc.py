@@ -252,6 +252,20 @@ def _compile(start, advance, keys, base_key, data, num_chains, chain_method):
     return start_c, advance_c, advance_lowered.out_info
 
 
+def _gather(tree):
+    """Arrays spread over the devices of several processes (`jax.distributed`), whole on each."""
+    if jax.process_count() == 1:
+        return tree
+    from jax.experimental import multihost_utils
+
+    def whole(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return jnp.asarray(multihost_utils.process_allgather(x, tiled=True))
+        return x
+
+    return jax.tree_util.tree_map(whole, tree)
+
+
 def _run_chains(start, advance, keys, base_key, data, *, num_chains, chain_method, num_warmup, total, chunk,
                 checkpoint_path, config, caller, max_init_tries, program_key):
     """Compile (or reuse the programs under `program_key`) and run all chains, in chunks of
@@ -264,20 +278,21 @@ def _run_chains(start, advance, keys, base_key, data, *, num_chains, chain_metho
         put_programs(program_key, programs)
     start_c, advance_c, out_info = programs
     state, start_gradient, ok, from_base = start_c(keys, jnp.arange(num_chains), base_key, data)
+    ok, from_base = _gather((ok, from_base))
     _check_started(ok, max_init_tries, caller)
     compile_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     if checkpoint_path is None:  # one chunk: the whole run, warm-up draws already left out
         state, out = advance_c(state, data)
-        out = jax.block_until_ready(out)
+        out = jax.block_until_ready(_gather(out))
     else:
         state, out = _run_checkpointed(advance_c, out_info[1], state, start_gradient, ok, data, num_warmup=num_warmup,
                                        total=total, chunk=chunk, path=Path(checkpoint_path), config=config)
     samples, draws, info = out
     stats = (info.log_density, info.is_divergent, info.tree_depth, info.num_integration_steps,
              info.acceptance_rate, info.energy)
-    result = (samples, draws, stats, state.adaptation.step_size, state.adaptation.inverse_mass_matrix, start_gradient,
-              from_base)
+    result = (samples, draws, stats, *_gather((state.adaptation.step_size, state.adaptation.inverse_mass_matrix,
+                                               start_gradient)), from_base)
     return result, compile_seconds, time.perf_counter() - t1
 
 
