@@ -70,6 +70,7 @@ from ._modules import score as score
 from ._infer._diagnostics import ess_bulk as ess_bulk
 from ._infer._diagnostics import split_rhat as split_rhat
 from ._infer._diagnostics import summary as summary
+from ._infer._cache import enable_compilation_cache as enable_compilation_cache
 from ._infer._health import ChainHealthWarning as ChainHealthWarning
 from ._infer._mcmc import MCMCResult as MCMCResult
 from ._infer._mcmc import hmc as hmc

@@ -15,6 +15,27 @@ from jax.flatten_util import ravel_pytree
 
 FAST, SLOW, SAMPLING = 0, 1, 2
 
+# `dense_mass="auto"`: a dense metric when some pair of coordinates is this correlated in a
+# window's draws (below it the diagonal metric's cheaper leapfrog steps win), for at most
+# AUTO_DENSE_MAX_DIM coordinates (a dense leapfrog step costs dim^2 operations).
+AUTO_DENSE_CORRELATION = 0.5
+AUTO_DENSE_MAX_DIM = 200
+
+
+def uses_dense(dense, dim: int) -> bool:
+    """Whether the inverse mass matrix is a (dim, dim) matrix (for "auto": may be dense)."""
+    return dense is True or (dense == "auto" and dim <= AUTO_DENSE_MAX_DIM)
+
+
+def choose_metric(inverse_mass_matrix: jax.Array) -> jax.Array:
+    """For `dense_mass="auto"`: a window's dense estimate where some |correlation| exceeds
+    `AUTO_DENSE_CORRELATION`, else its diagonal (still as a matrix, so shapes stay fixed)."""
+    var = jnp.diagonal(inverse_mass_matrix)
+    sd = jnp.sqrt(var)
+    corr = inverse_mass_matrix / jnp.outer(sd, sd)
+    strong = jnp.max(jnp.abs(corr - jnp.eye(var.size))) > AUTO_DENSE_CORRELATION
+    return jnp.where(strong, inverse_mass_matrix, jnp.diag(var))
+
 
 class AdaptState(NamedTuple):
     step_size_state: tuple
@@ -32,12 +53,17 @@ def schedule(num_warmup: int, num_samples: int) -> jax.Array:
     return jnp.concatenate([jnp.asarray(warm, int).reshape(-1, 2), sampling], axis=0)
 
 
-def window_adaptation(dim: int, dense: bool, target_accept: float, initial_step_size: float):
-    """`(init, update)`: `update(state, stage, window_end, position, acceptance, last_warmup)`."""
+def window_adaptation(dim: int, dense: bool | str, target_accept: float, initial_step_size: float):
+    """`(init, update)`: `update(state, stage, window_end, position, acceptance, last_warmup)`.
+
+    `dense`: False (diagonal), True (dense), or "auto" (dense Welford estimates, each window's
+    reduced to its diagonal by `choose_metric` unless correlations are strong; diagonal above
+    `AUTO_DENSE_MAX_DIM` coordinates)."""
     from blackjax.adaptation.mass_matrix import mass_matrix_adaptation
     from blackjax.adaptation.step_size import dual_averaging_adaptation
 
-    mm_init, mm_update, mm_final = mass_matrix_adaptation(not dense)
+    auto = dense == "auto" and uses_dense(dense, dim)
+    mm_init, mm_update, mm_final = mass_matrix_adaptation(not uses_dense(dense, dim))
     da_init, da_update, da_final = dual_averaging_adaptation(target_accept)
 
     def init() -> AdaptState:
@@ -59,6 +85,8 @@ def window_adaptation(dim: int, dense: bool, target_accept: float, initial_step_
 
     def end_window(state):
         mass = mm_final(state.mass_state)
+        if auto:
+            mass = mass._replace(inverse_mass_matrix=choose_metric(mass.inverse_mass_matrix))
         ss = da_init(da_final(state.step_size_state))
         return AdaptState(ss, mass, jnp.exp(ss.log_step_size), mass.inverse_mass_matrix)
 

@@ -149,20 +149,27 @@ def unconstrained_log_density(
 
 def unconstrain(model: Callable, values: Mapping[str, Any], key: PRNGKeyArray, args=(), kwargs=None
                 ) -> dict[str, Array]:
-    """Unconstrained coordinates of latent values (the supports come from a run of the model)."""
+    """Unconstrained coordinates of latent values (the supports come from a run of the model).
+
+    The model's own checks record their verdicts instead of raising (`checks_as_values`): a start
+    that fails one scores -inf in the sampler's density, which reports it, and the sampler's
+    program keeps no host callback (JAX's persistent cache stores no program with one)."""
     from .._handlers import substitute
 
-    rvs = trace(substitute(model, values), key)(*args, **(kwargs or {}))
+    with checks_as_values():
+        rvs = trace(substitute(model, values), key)(*args, **(kwargs or {}))
     return {n: rv.dist.support.to_unconstrained(rv.value) for n, rv in rvs.items() if not rv.observed}
 
 
 def prior_draws_unconstrained(model: Callable, key: PRNGKeyArray, num: int, args=(), kwargs=None
                               ) -> dict[str, Array]:
-    """`num` draws of each latent site from the model's prior, in unconstrained coordinates."""
+    """`num` draws of each latent site from the model's prior, in unconstrained coordinates
+    (checks as in `unconstrain`: the sampler's density scores what fails them)."""
     kwargs = kwargs or {}
 
     def one(k):
-        rvs = trace(model, k)(*args, **kwargs)
+        with checks_as_values():
+            rvs = trace(model, k)(*args, **kwargs)
         return {n: rv.dist.support.to_unconstrained(rv.value) for n, rv in rvs.items() if not rv.observed}
 
     return jax.vmap(one)(jax.random.split(key, num))

@@ -49,7 +49,7 @@ def chain_kernel(
     target_accept: float,
     max_tree_depth: int,
     num_integration_steps: int,
-    dense_mass: bool,
+    dense_mass: bool | str,
     initial_step_size: float = 1.0,
     progress=None,
 ):

@@ -12,6 +12,7 @@ import json
 import os
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -23,9 +24,12 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
+from .._checks import checks_as_values
 from .._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .._devices import BATCH_AXIS, batch_mesh
 
+from ._cache import enable_compilation_cache, get_programs, put_programs
+from ._cache import program_key as _program_key
 from ._kernel import chain_kernel
 from ._density import (
     check_latent_values,
@@ -181,15 +185,16 @@ def _chain_programs(make, *, kind, num_warmup, num_samples, target_accept, max_t
     def start(key, index, base_key, data):
         # The model's data arrive as program inputs, not constants baked into the program
         # (XLA would spend its compile time folding them).
-        log_density, base_fn, scale_fn, _ = make(data)
+        log_density, start_fn, _ = make(data)
         init_key, key = jax.random.split(key)
-        u0, value, grad, start_gradient, ok, from_base = _find_start(log_density, init_key, base_fn(base_key),
-                                                          scale_fn(base_key), index, max_init_tries, jitter)
+        base, scale = start_fn(base_key)
+        u0, value, grad, start_gradient, ok, from_base = _find_start(log_density, init_key, base, scale, index,
+                                                                     max_init_tries, jitter)
         init, _ = chain_kernel(log_density, **options)
         return init(u0, value, grad, key), start_gradient, ok, from_base
 
     def advance(state, data):
-        log_density, _, _, transform = make(data)
+        log_density, _, transform = make(data)
         _, step = chain_kernel(log_density, **options, progress=progress)
 
         def body(s, _):
@@ -231,37 +236,63 @@ def _over_chains(fn, num_mapped: int, num_shared: int, num_chains: int, chain_me
     return jax.jit(program)
 
 
-def _compile(program, *args):
+def _compile(start, advance, keys, base_key, data, num_chains, chain_method):
+    """The start and advance programs of all chains, compiled side by side in two threads
+    (XLA compiles outside the GIL); `(start, advance, advance's output shapes)`."""
     # On CPU, LLVM's level-1 optimisation compiles the sampler ~30 % faster than the default
     # with no measurable change in sampling speed (small ops inside control flow dominate).
     options = {"xla_backend_optimization_level": 1} if jax.default_backend() == "cpu" else None
-    lowered = program.lower(*args)
-    return lowered.compile(options), lowered.out_info
+    start_lowered = _over_chains(start, 2, 2, num_chains, chain_method).lower(keys, jnp.arange(num_chains),
+                                                                             base_key, data)
+    state = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=s.sharding),
+                                   start_lowered.out_info[0])
+    advance_lowered = _over_chains(advance, 1, 1, num_chains, chain_method).lower(state, data)
+    with ThreadPoolExecutor(2) as pool:
+        start_c, advance_c = pool.map(lambda lowered: lowered.compile(options), (start_lowered, advance_lowered))
+    return start_c, advance_c, advance_lowered.out_info
+
+
+def _gather(tree):
+    """Arrays spread over the devices of several processes (`jax.distributed`), whole on each."""
+    if jax.process_count() == 1:
+        return tree
+    from jax.experimental import multihost_utils
+
+    def whole(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return jnp.asarray(multihost_utils.process_allgather(x, tiled=True))
+        return x
+
+    return jax.tree_util.tree_map(whole, tree)
 
 
 def _run_chains(start, advance, keys, base_key, data, *, num_chains, chain_method, num_warmup, total, chunk,
-                checkpoint_path, config, caller, max_init_tries):
-    """Compile and run all chains, in chunks of `chunk` iterations with a checkpoint after each
-    when `checkpoint_path` is given; returns (outputs, compile seconds, run seconds)."""
+                checkpoint_path, config, caller, max_init_tries, program_key):
+    """Compile (or reuse the programs under `program_key`) and run all chains, in chunks of
+    `chunk` iterations with a checkpoint after each when `checkpoint_path` is given; returns
+    (outputs, compile seconds, run seconds)."""
     t0 = time.perf_counter()
-    start_c, _ = _compile(_over_chains(start, 2, 2, num_chains, chain_method), keys, jnp.arange(num_chains),
-                          base_key, data)
+    programs = get_programs(program_key)
+    if programs is None:
+        programs = _compile(start, advance, keys, base_key, data, num_chains, chain_method)
+        put_programs(program_key, programs)
+    start_c, advance_c, out_info = programs
     state, start_gradient, ok, from_base = start_c(keys, jnp.arange(num_chains), base_key, data)
+    ok, from_base = _gather((ok, from_base))
     _check_started(ok, max_init_tries, caller)
-    advance_c, out_info = _compile(_over_chains(advance, 1, 1, num_chains, chain_method), state, data)
     compile_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     if checkpoint_path is None:  # one chunk: the whole run, warm-up draws already left out
         state, out = advance_c(state, data)
-        out = jax.block_until_ready(out)
+        out = jax.block_until_ready(_gather(out))
     else:
         state, out = _run_checkpointed(advance_c, out_info[1], state, start_gradient, ok, data, num_warmup=num_warmup,
                                        total=total, chunk=chunk, path=Path(checkpoint_path), config=config)
     samples, draws, info = out
     stats = (info.log_density, info.is_divergent, info.tree_depth, info.num_integration_steps,
              info.acceptance_rate, info.energy)
-    result = (samples, draws, stats, state.adaptation.step_size, state.adaptation.inverse_mass_matrix, start_gradient,
-              from_base)
+    result = (samples, draws, stats, *_gather((state.adaptation.step_size, state.adaptation.inverse_mass_matrix,
+                                               start_gradient)), from_base)
     return result, compile_seconds, time.perf_counter() - t1
 
 
@@ -333,27 +364,36 @@ def sample_log_density(
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
     num_integration_steps: int = 16,
-    dense_mass: bool = False,
+    dense_mass: bool | Literal["auto"] = False,
     chain_method: Literal["parallel", "vectorized"] = "parallel",
     progress_bar: bool = False,
     max_init_tries: int = 20,
     checkpoint_path: str | os.PathLike | None = None,
     checkpoint_every: int = 100,
+    compilation_cache: bool = True,
 ) -> MCMCResult:
     """NUTS/HMC on a plain log density over a pytree of unconstrained arrays.
 
     `initial_position` is one point (broadcast to every chain, then checked for a finite
     density; chains whose start is not finite try uniform(-2, 2) points). `samples` of the
-    result holds the draws under the key `"position"`. `checkpoint_path`: see `nuts`.
+    result holds the draws under the key `"position"`. `checkpoint_path`, `compilation_cache`
+    (programs reused for the same `log_density` function and shapes): see `nuts`.
     """
     caller = f"ds.{kernel}"
     _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller)
     init_u = jax.tree_util.tree_map(jnp.asarray, initial_position)
-    guarded = lambda u: jnp.where(jnp.isfinite(v := log_density(u)), v, -jnp.inf)  # noqa: E731
-    unit = jax.tree_util.tree_map(jnp.ones_like, init_u)  # no prior: unconstrained coordinates are the scale
-    make = lambda data: (guarded, lambda k: init_u, lambda k: unit, lambda u: {"position": u})  # noqa: E731
+
+    def guarded(u):  # a failed check (`ds` validation in the density) rejects the proposal
+        with checks_as_values() as checks:
+            v = log_density(u)
+        return jnp.where(checks.passed() & jnp.isfinite(v), v, -jnp.inf)
+
+    # No prior: unconstrained coordinates are the scale. The start is a program input.
+    make = lambda u0: (guarded, lambda k: (u0, jax.tree_util.tree_map(jnp.ones_like, u0)),  # noqa: E731
+                       lambda u: {"position": u})
     (samples, draws, stats, step_size, imm, start_gradient, from_base), *seconds = _sample(
-        make, (), key, jitter=0.0, max_init_tries=max_init_tries, kernel=kernel, num_warmup=num_warmup, num_samples=num_samples,
+        make, init_u, key, program_id=("density", log_density), compilation_cache=compilation_cache, jitter=0.0,
+        max_init_tries=max_init_tries, kernel=kernel, num_warmup=num_warmup, num_samples=num_samples,
         num_chains=num_chains, target_accept=target_accept, max_tree_depth=max_tree_depth,
         num_integration_steps=num_integration_steps, dense_mass=dense_mass, chain_method=chain_method,
         progress_bar=progress_bar, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
@@ -385,10 +425,17 @@ def _check_started(ok, max_tries, caller):
 
 def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_samples, num_chains, target_accept,
             max_tree_depth, num_integration_steps, dense_mass, chain_method, progress_bar, checkpoint_path,
-            checkpoint_every):
+            checkpoint_every, compilation_cache, program_id, static=None):
+    """Run the chains of `make`'s density. `program_id` and `static` name what `make` traces
+    besides `data` (the model function and its non-array arguments): runs alike in both, in
+    `data`'s shapes and in every setting share compiled programs."""
     caller = f"ds.{kernel}"
+    if compilation_cache:
+        enable_compilation_cache()
     if chain_method not in ("parallel", "vectorized"):
         raise ValueError(f"{caller}: `chain_method` must be 'parallel' or 'vectorized', got {chain_method!r}")
+    if dense_mass not in (True, False, "auto"):
+        raise ValueError(f"{caller}: `dense_mass` must be True, False or 'auto', got {dense_mass!r}")
     if not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
         raise ValueError(f"{caller}: `checkpoint_every` must be an integer >= 1, got {checkpoint_every!r}")
     total = num_warmup + num_samples
@@ -396,23 +443,28 @@ def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_
     base_key, key = jax.random.split(key)
     config = {"kernel": kernel, "num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains,
               "target_accept": float(target_accept), "max_tree_depth": max_tree_depth,
-              "num_integration_steps": num_integration_steps, "dense_mass": bool(dense_mass),
+              "num_integration_steps": num_integration_steps, "dense_mass": dense_mass if dense_mass == "auto" else bool(dense_mass),
               "key": np.asarray(jax.random.key_data(key)).tolist()}
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         meta = _saved_metadata(Path(checkpoint_path))
         if meta:  # another run's file is refused now, not after minutes of compiling
             _check_same_run(meta, config, Path(checkpoint_path))
     blocks = _num_chain_blocks(num_chains, chain_method)
+    discard = num_warmup if checkpoint_path is None else 0
+    # A progress bar's callback belongs to its own run, so its programs are not shared.
+    programs = None if progress_bar else _program_key(
+        program_id, kernel, num_warmup, num_samples, num_chains, float(target_accept), max_tree_depth,
+        num_integration_steps, dense_mass, chain_method, jitter, max_init_tries, chunk, discard, static=static,
+        arrays=(data, key))
     with CompiledProgress(total, blocks, f"{kernel} ({num_chains} chains)", progress_bar) as progress:
         start, advance = _chain_programs(
             make, kind=kernel, num_warmup=num_warmup, num_samples=num_samples, target_accept=target_accept,
             max_tree_depth=max_tree_depth, num_integration_steps=num_integration_steps, dense_mass=dense_mass,
-            progress=progress, jitter=jitter, max_init_tries=max_init_tries, chunk=chunk,
-            discard=num_warmup if checkpoint_path is None else 0)
+            progress=progress, jitter=jitter, max_init_tries=max_init_tries, chunk=chunk, discard=discard)
         return _run_chains(start, advance, jax.random.split(key, num_chains), base_key, data, num_chains=num_chains,
                            chain_method=chain_method, num_warmup=num_warmup, total=total, chunk=chunk,
                            checkpoint_path=checkpoint_path, config=config, caller=caller,
-                           max_init_tries=max_init_tries)
+                           max_init_tries=max_init_tries, program_key=programs)
 
 
 def _result(samples, draws, stats, step_size, imm, start_gradient, seconds, caller, kernel, max_tree_depth
@@ -454,29 +506,32 @@ def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
             raise ValueError(f"{caller}: `init_params` lacks latent sites {sorted(missing)}")
         check_latent_values(model, init_params, sites, site_key, args, kwargs, caller=caller, what="init_params")
     data, static = eqx.partition((args, kwargs), eqx.is_array)
+    # `init_params` are program inputs too, so another start reuses the compiled programs.
+    init = None if init_params is None else {name: jnp.asarray(v) for name, v in init_params.items()}
 
-    def make(data):
+    def make(inputs):
+        data, init = inputs
         a, kw = eqx.combine(data, static)
-        prior = lambda k: prior_draws_unconstrained(model, k, 15, a, kw)  # noqa: E731
-        if init_params is not None:
-            base_fn = lambda k: unconstrain(model, init_params, k, a, kw)  # noqa: E731
-        else:
-            def base_fn(k):  # the prior median, coordinate-wise in unconstrained space
-                return jax.tree_util.tree_map(lambda x: jnp.median(x, axis=0), prior(k))
 
-        def scale_fn(k):  # the prior's spread per coordinate (interquartile range / 1.349)
-            def robust(x):
+        def start_fn(k):  # one trace of the prior gives the start and the scale of each coordinate
+            prior = prior_draws_unconstrained(model, k, 15, a, kw)
+            if init is not None:
+                base = unconstrain(model, init, k, a, kw)
+            else:  # the prior median, coordinate-wise in unconstrained space
+                base = jax.tree_util.tree_map(lambda x: jnp.median(x, axis=0), prior)
+
+            def robust(x):  # the prior's spread per coordinate (interquartile range / 1.349)
                 q = jnp.quantile(x, jnp.array([0.25, 0.75]), axis=0)
                 s = (q[1] - q[0]) / 1.349
                 return jnp.where(jnp.isfinite(s) & (s > 0), s, 1.0)
 
-            return jax.tree_util.tree_map(robust, prior(k))
+            return base, jax.tree_util.tree_map(robust, prior)
 
-        return (unconstrained_log_density(model, a, kw), base_fn, scale_fn, lambda u: constrain(model, u, a, kw))
+        return unconstrained_log_density(model, a, kw), start_fn, lambda u: constrain(model, u, a, kw)
 
     (samples, draws, stats, step_size, imm, start_gradient, from_base), *seconds = _sample(
-        make, data, run_key, jitter=0.0 if init_params is not None else 1.0, max_init_tries=max_init_tries,
-        kernel=kind, **options)
+        make, (data, init), run_key, jitter=0.0 if init_params is not None else 1.0, max_init_tries=max_init_tries,
+        kernel=kind, program_id=("model", model), static=static, **options)
     if init_params is not None:
         _warn_start_replaced(from_base, "`init_params`", caller, stacklevel=4)
     return _result(samples, draws, stats, step_size, imm, start_gradient, seconds, caller, kind,
@@ -492,13 +547,14 @@ def nuts(
     num_chains: int = 4,
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
-    dense_mass: bool = False,
+    dense_mass: bool | Literal["auto"] = False,
     chain_method: Literal["parallel", "vectorized"] = "parallel",
     init_params: Mapping[str, Any] | None = None,
     max_init_tries: int = 20,
     progress_bar: bool = False,
     checkpoint_path: str | os.PathLike | None = None,
     checkpoint_every: int = 100,
+    compilation_cache: bool = True,
     **kwargs: Any,
 ) -> MCMCResult:
     """Sample the latent sites of `model(*args, **kwargs)` with NUTS.
@@ -516,12 +572,25 @@ def nuts(
     After sampling, a `ChainHealthWarning` reports unconverged or stuck chains (R-hat > 1.01,
     bulk ESS < 100, a collapsed step size, a chain that never moves, > 10 % of draws at
     `max_tree_depth`); `result.diagnose()` returns the same findings.
+
+    `dense_mass`: adapt a diagonal inverse mass matrix (False), a dense one (True, Stan's
+    `dense_e`), or ("auto") a dense one only where a warm-up window's draws show a pair of
+    coordinates with |correlation| > 0.5 and there are at most 200 coordinates (each window's
+    estimate is otherwise reduced to its diagonal; `inverse_mass_matrix` is then (dim, dim)).
+
+    Compiling: the sampler is two programs (finding starts; warm-up and sampling, one step
+    function). A later call with the same `model` function, argument shapes and settings reuses
+    them (as `jax.jit` does, values the model closes over are read at the first call), and with
+    `compilation_cache=True` (default; `DIFSCI_NO_CACHE=1` switches it off) JAX's persistent
+    compilation cache (`ds.enable_compilation_cache`, in `~/.cache/difsci/jax`) lets a second
+    run of a script load them from disk. The draws are the same either way.
     """
     return _infer_model("nuts", model, key, args, kwargs, num_warmup=num_warmup, num_samples=num_samples,
                         num_chains=num_chains, target_accept=target_accept, max_tree_depth=max_tree_depth,
                         num_integration_steps=1, dense_mass=dense_mass, chain_method=chain_method,
                         init_params=init_params, max_init_tries=max_init_tries, progress_bar=progress_bar,
-                        checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
+                        checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                        compilation_cache=compilation_cache)
 
 
 def hmc(
@@ -533,13 +602,14 @@ def hmc(
     num_samples: int = 1000,
     num_chains: int = 4,
     target_accept: float = 0.8,
-    dense_mass: bool = False,
+    dense_mass: bool | Literal["auto"] = False,
     chain_method: Literal["parallel", "vectorized"] = "parallel",
     init_params: Mapping[str, Any] | None = None,
     max_init_tries: int = 20,
     progress_bar: bool = False,
     checkpoint_path: str | os.PathLike | None = None,
     checkpoint_every: int = 100,
+    compilation_cache: bool = True,
     **kwargs: Any,
 ) -> MCMCResult:
     """Sample the latent sites of `model(*args, **kwargs)` with static-length HMC (see `nuts`)."""
@@ -547,4 +617,5 @@ def hmc(
                         num_chains=num_chains, target_accept=target_accept, max_tree_depth=10,
                         num_integration_steps=num_integration_steps, dense_mass=dense_mass,
                         chain_method=chain_method, init_params=init_params, max_init_tries=max_init_tries,
-                        progress_bar=progress_bar, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
+                        progress_bar=progress_bar, checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                        compilation_cache=compilation_cache)
