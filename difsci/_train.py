@@ -20,6 +20,7 @@ import optax
 from jaxtyping import Array, Float, Int, PyTree
 
 from ._checkpoint import load_checkpoint, save_checkpoint
+from ._checks import require_key
 from ._custom_types import KeyArray
 
 
@@ -135,11 +136,14 @@ def train(
 
     **Returns:** a `TrainResult`.
     """
-    if num_steps < 0:
-        raise ValueError(f"train: `num_steps` must be >= 0, got {num_steps}")
-    if eval_every < 1 or checkpoint_every < 1:
-        raise ValueError("train: `eval_every` and `checkpoint_every` must be >= 1")
-    if patience is not None and patience < 1:
+    require_key("train", key)
+    for name, value, low in (("num_steps", num_steps, 0), ("eval_every", eval_every, 1),
+                             ("checkpoint_every", checkpoint_every, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"train: `{name}` must be an integer >= {low}, got {value!r}")
+    if not callable(loss_fn):
+        raise TypeError(f"train: `loss_fn` must be callable, got {type(loss_fn).__name__}")
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise ValueError(f"train: `patience` must be >= 1 or None, got {patience}")
     start_time = time.perf_counter()
     params, static = eqx.partition(model, eqx.is_inexact_array)

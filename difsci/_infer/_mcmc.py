@@ -24,6 +24,7 @@ from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .._checks import require_key
 from .._devices import BATCH_AXIS, batch_mesh
 
 from ._kernel import chain_kernel
@@ -315,9 +316,9 @@ def _run_checkpointed(advance_c, out_info, state, start_gradient, ok, data, *, n
 def _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller):
     for name, value, low in (("num_warmup", num_warmup, 0), ("num_samples", num_samples, 1), ("num_chains", num_chains, 1),
                              ("max_tree_depth", max_tree_depth, 1), ("num_integration_steps", num_integration_steps, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise ValueError(f"{caller}: `{name}` must be an integer >= {low}, got {value!r}")
-    if not 0.0 < float(target_accept) < 1.0:
+    if isinstance(target_accept, (str, bool)) or not 0.0 < float(target_accept) < 1.0:
         raise ValueError(f"{caller}: `target_accept` must lie in (0, 1), got {target_accept!r}")
 
 
@@ -347,6 +348,7 @@ def sample_log_density(
     result holds the draws under the key `"position"`. `checkpoint_path`: see `nuts`.
     """
     caller = f"ds.{kernel}"
+    require_key(caller, key)
     _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller)
     init_u = jax.tree_util.tree_map(jnp.asarray, initial_position)
     guarded = lambda u: jnp.where(jnp.isfinite(v := log_density(u)), v, -jnp.inf)  # noqa: E731
@@ -440,6 +442,7 @@ def _result(samples, draws, stats, step_size, imm, start_gradient, seconds, call
 
 def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
     caller = f"ds.{kind}"
+    require_key(caller, key)
     init_params = options.pop("init_params")
     max_init_tries = options.pop("max_init_tries")
     _validate(options["num_warmup"], options["num_samples"], options["num_chains"], options["target_accept"],
