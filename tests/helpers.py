@@ -1,8 +1,14 @@
-"""Shared test helpers: tree comparison and finite differences."""
+"""Shared test helpers: tree comparison, finite differences, and bad-input assertions."""
 
+import re
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
+
+import difsci as ds
 
 
 def tree_allclose(x, y, *, rtol=1e-5, atol=1e-8) -> bool:
@@ -41,3 +47,27 @@ def run_with_devices(code: str, num_devices: int = 4, timeout: float = 300.0) ->
     if result.returncode != 0:
         raise AssertionError(f"subprocess failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+def assert_rejected(call, name: str, *, jitted: bool = False) -> str:
+    """`call()` fails with a clear error whose first line names the argument `name` (inside
+    backticks, e.g. "`radius`" or "`Sphere radius`"); returns that line.
+
+    Eagerly the error must be a `ValueError`; when `jitted`, also the `eqx.EquinoxRuntimeError`
+    of an `eqx.error_if` firing at run time (`ds.message_first` puts its message first). Any
+    other exception, a NaN or a returned value fails the test.
+    """
+    errors = (ValueError, eqx.EquinoxRuntimeError) if jitted else ValueError
+    with pytest.raises(errors) as info:
+        with ds.message_first():
+            jax.block_until_ready(call())
+    first = str(info.value).splitlines()[0]
+    assert re.search(rf"`[^`]*\b{re.escape(name)}\b[^`]*`", first), f"the first line does not name `{name}`: {first!r}"
+    return first
+
+
+def assert_finite(tree) -> None:
+    """Every floating leaf of `tree` is finite (no NaN, no inf)."""
+    for leaf in jax.tree_util.tree_leaves(tree):
+        if eqx.is_array(leaf) and jnp.issubdtype(leaf.dtype, jnp.inexact):
+            assert np.all(np.isfinite(np.asarray(leaf))), f"non-finite values in {leaf}"
