@@ -20,7 +20,7 @@ import optax
 from jaxtyping import Array, Float, Int, PyTree
 
 from ._checkpoint import load_checkpoint, save_checkpoint
-from ._checks import require_key
+from ._checks import message_first, require_key
 from ._custom_types import KeyArray
 
 
@@ -51,6 +51,7 @@ class TrainResult(eqx.Module):
 
 
 def _make_step(static, loss_fn, optimizer, batch_fn, key, shard, with_step):
+    @message_first()
     @eqx.filter_jit
     def step(state: TrainState):
         step_key = jax.random.fold_in(key, state.step)
@@ -67,7 +68,7 @@ def _make_step(static, loss_fn, optimizer, batch_fn, key, shard, with_step):
 
         loss, grads = jax.value_and_grad(objective)(state.params)
         loss = eqx.error_if(
-            loss, ~jnp.isfinite(loss), "train: the loss became NaN or inf; lower the learning rate or check the loss"
+            loss, ~jnp.isfinite(loss), "train: the loss (`loss_fn`'s value) became NaN or inf; lower the learning rate or check the loss"
         )
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)

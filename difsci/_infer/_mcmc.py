@@ -347,6 +347,8 @@ def sample_log_density(
     density; chains whose start is not finite try uniform(-2, 2) points). `samples` of the
     result holds the draws under the key `"position"`. `checkpoint_path`: see `nuts`.
     """
+    if kernel not in ("nuts", "hmc"):
+        raise ValueError(f"ds.sample_log_density: `kernel` must be 'nuts' or 'hmc', got {kernel!r}")
     caller = f"ds.{kernel}"
     require_key(caller, key)
     _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller)
@@ -389,6 +391,8 @@ def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_
             max_tree_depth, num_integration_steps, dense_mass, chain_method, progress_bar, checkpoint_path,
             checkpoint_every):
     caller = f"ds.{kernel}"
+    if not isinstance(max_init_tries, (int, np.integer)) or isinstance(max_init_tries, bool) or max_init_tries < 1:
+        raise ValueError(f"{caller}: `max_init_tries` must be an integer >= 1, got {max_init_tries!r}")
     if chain_method not in ("parallel", "vectorized"):
         raise ValueError(f"{caller}: `chain_method` must be 'parallel' or 'vectorized', got {chain_method!r}")
     if not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
