@@ -121,12 +121,16 @@ def as_real(name: str, value: ArrayLike, *, ndim: int | None = None, dtype=None)
     if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
         raise ValueError(f"`{name}` must be a real number or array, got {type(value).__name__} {value!r}")
     try:
-        array = jnp.asarray(value)
+        # NumPy first: JAX reads a string inside a list as a dtype name.
+        array = value if isinstance(value, jax.Array) else np.asarray(value)
     except (TypeError, ValueError):
         raise ValueError(f"`{name}` must be a real number or array, got {type(value).__name__}") from None
+    if array.dtype.kind in "OUSV":
+        raise ValueError(f"`{name}` must be a real number or array, got {type(value).__name__}")
     real = jnp.issubdtype(array.dtype, jnp.integer) or jnp.issubdtype(array.dtype, jnp.floating)
     if not real or array.dtype == jnp.bool_:
         raise ValueError(f"`{name}` must be real (integer or floating point), got dtype {array.dtype}")
+    array = jnp.asarray(array)
     if dtype is None:
         dtype = array.dtype if jnp.issubdtype(array.dtype, jnp.floating) else jnp.result_type(float)
     array = jnp.asarray(array, dtype)
