@@ -6,11 +6,13 @@ plain Python models, validation helpers, and multi-device batching.
 
 from . import _bijections as bijections
 from . import _constraints as constraints
+from ._checks import as_real as as_real
 from ._checks import check as check
 from ._checks import check_finite as check_finite
 from ._checks import check_in_range as check_in_range
 from ._checks import check_nonnegative as check_nonnegative
 from ._checks import check_positive as check_positive
+from ._checks import message_first as message_first
 from ._devices import batch_mesh as batch_mesh
 from ._devices import batch_compiler_options as batch_compiler_options
 from ._devices import shard_batch as shard_batch

@@ -20,6 +20,7 @@ import optax
 from jaxtyping import Array, Float, Int, PyTree
 
 from ._checkpoint import load_checkpoint, save_checkpoint
+from ._checks import message_first, require_key
 from ._custom_types import KeyArray
 
 
@@ -50,6 +51,7 @@ class TrainResult(eqx.Module):
 
 
 def _make_step(static, loss_fn, optimizer, batch_fn, key, shard, with_step):
+    @message_first()
     @eqx.filter_jit
     def step(state: TrainState):
         step_key = jax.random.fold_in(key, state.step)
@@ -66,7 +68,7 @@ def _make_step(static, loss_fn, optimizer, batch_fn, key, shard, with_step):
 
         loss, grads = jax.value_and_grad(objective)(state.params)
         loss = eqx.error_if(
-            loss, ~jnp.isfinite(loss), "train: the loss became NaN or inf; lower the learning rate or check the loss"
+            loss, ~jnp.isfinite(loss), "train: the loss (`loss_fn`'s value) became NaN or inf; lower the learning rate or check the loss"
         )
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -135,11 +137,14 @@ def train(
 
     **Returns:** a `TrainResult`.
     """
-    if num_steps < 0:
-        raise ValueError(f"train: `num_steps` must be >= 0, got {num_steps}")
-    if eval_every < 1 or checkpoint_every < 1:
-        raise ValueError("train: `eval_every` and `checkpoint_every` must be >= 1")
-    if patience is not None and patience < 1:
+    require_key("train", key)
+    for name, value, low in (("num_steps", num_steps, 0), ("eval_every", eval_every, 1),
+                             ("checkpoint_every", checkpoint_every, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"train: `{name}` must be an integer >= {low}, got {value!r}")
+    if not callable(loss_fn):
+        raise TypeError(f"train: `loss_fn` must be callable, got {type(loss_fn).__name__}")
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise ValueError(f"train: `patience` must be >= 1 or None, got {patience}")
     start_time = time.perf_counter()
     params, static = eqx.partition(model, eqx.is_inexact_array)

@@ -55,8 +55,14 @@ def _trebuchet_aim(args: argparse.Namespace) -> int:
     jax.config.update("jax_enable_x64", True)
     import physics
 
-    if args.target <= 0:
-        print(f"difsci trebuchet aim: --target must be > 0 metres, got {args.target}", file=sys.stderr)
+    if not (args.target > 0 and _finite(args.target)):
+        print(f"difsci trebuchet aim: --target must be > 0 and finite (metres), got {args.target}", file=sys.stderr)
+        return 2
+    if not _finite(args.wind):
+        print(f"difsci trebuchet aim: --wind must be finite (m/s), got {args.wind}", file=sys.stderr)
+        return 2
+    if args.hidden < 1:
+        print(f"difsci trebuchet aim: --hidden must be >= 1, got {args.hidden}", file=sys.stderr)
         return 2
     trebuchet = physics.Trebuchet.from_trebuchet_jl() if args.preset == "trebuchet_jl" else physics.Trebuchet()
     if args.network:
@@ -109,8 +115,8 @@ def _trebuchet_train(args: argparse.Namespace) -> int:
 
     from ._surrogate import evaluate_aimer, refine_aimer, train_aimer
 
-    if args.steps < 1 or args.batch_size < 1 or args.refine < 0:
-        print("difsci trebuchet train: --steps and --batch-size must be >= 1, --refine >= 0", file=sys.stderr)
+    if args.steps < 1 or args.batch_size < 1 or args.refine < 0 or args.hidden < 1:
+        print("difsci trebuchet train: --steps, --batch-size and --hidden must be >= 1, --refine >= 0", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -168,6 +174,10 @@ def _render_mesh(args: argparse.Namespace) -> int:
         return fail(f"--spp must be >= 1, got {args.spp}")
     if not all(0 <= a <= 1 for a in args.albedo):
         return fail(f"--albedo must be in [0, 1] per channel, got {','.join(map(str, args.albedo))}")
+    if not (args.background >= 0 and _finite(args.background)):
+        return fail(f"--background must be >= 0 and finite, got {args.background:g}")
+    if not _finite(args.exposure):
+        return fail(f"--exposure must be finite (stops), got {args.exposure:g}")
 
     import jax
 

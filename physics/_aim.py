@@ -69,6 +69,16 @@ def aim(
     within the bounds lands within `tolerance` metres; with `throw=True` that is an error
     naming the closest distance reached. Works under `jit` and `vmap` (many targets at once).
     """
+    if not isinstance(trebuchet, Trebuchet):
+        raise TypeError(f"aim: `trebuchet` must be a physics.Trebuchet, got {type(trebuchet).__name__}")
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+        raise ValueError(f"aim: `max_steps` must be an integer >= 1, got {max_steps!r}")
+    for name, bounds in [("mass_bounds", mass_bounds), ("angle_bounds", angle_bounds)]:
+        if not (isinstance(bounds, (tuple, list)) and len(bounds) == 2
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
+            raise ValueError(f"aim: `{name}` must be a pair of numbers (low, high), got {bounds!r}")
+    if not isinstance(tolerance, (int, float)) or isinstance(tolerance, bool):
+        raise ValueError(f"aim: `tolerance` (m) must be a number, got {tolerance!r}")
     if counterweight_mass is not None and release_angle is not None:
         raise ValueError("aim: nothing to adjust; leave `counterweight_mass` or `release_angle` as None")
     for name, (lo, hi) in [("mass_bounds", mass_bounds), ("angle_bounds", angle_bounds)]:
@@ -80,8 +90,10 @@ def aim(
         raise ValueError(f"aim: `mass_bounds` (kg) must be positive, got {tuple(mass_bounds)}")
     if not (math.isfinite(tolerance) and tolerance > 0):
         raise ValueError(f"aim: `tolerance` (m) must be > 0 and finite, got {tolerance}")
-    target = ds.check(jnp.asarray(target, float), jnp.isfinite(target) & (jnp.asarray(target) > 0), "aim: `target` (m) must be > 0 and finite")
-    wind = jnp.asarray(wind, float)
+    target = ds.as_real("aim target", target, ndim=0, dtype=float)
+    target = ds.check(target, jnp.isfinite(target) & (target > 0), "aim: `target` (m) must be > 0 and finite")
+    wind = ds.as_real("aim wind", wind, ndim=0, dtype=float)
+    wind = ds.check(wind, jnp.isfinite(wind), "aim: `wind` (m/s) must be finite")
 
     def settings(u):
         m = _into(u[0], *mass_bounds) if counterweight_mass is None else jnp.asarray(counterweight_mass, float)

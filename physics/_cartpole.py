@@ -30,7 +30,7 @@ class CartPole(AbstractODE):
 
     def __init__(self, cart_mass=1.0, pole_mass=0.1, half_length=0.5, gravity=9.80665, max_force=10.0, settings=SolverSettings()):
         def positive(name, value):
-            value = jnp.asarray(value, float)
+            value = ds.as_real(f"CartPole {name}", value, ndim=0, dtype=float)
             return ds.check(value, jnp.isfinite(value) & (value > 0), f"CartPole: `{name}` must be > 0 and finite")
 
         # The checked values are the fields: a check whose result is dropped vanishes under jit.

@@ -29,12 +29,16 @@ class Pendulum(AbstractODE):
     settings: SolverSettings
 
     def __init__(self, length=1.0, mass=1.0, damping=0.0, gravity=9.80665, drive_amplitude=0.0, drive_frequency=1.0, settings=SolverSettings()):
-        self.length = ds.check(jnp.asarray(length, float), jnp.asarray(length) > 0, "Pendulum: `length` (m) must be > 0")
-        self.mass = ds.check(jnp.asarray(mass, float), jnp.asarray(mass) > 0, "Pendulum: `mass` (kg) must be > 0")
-        self.damping = ds.check(jnp.asarray(damping, float), jnp.asarray(damping) >= 0, "Pendulum: `damping` (N m s) must be >= 0")
-        self.gravity = ds.check(jnp.asarray(gravity, float), jnp.asarray(gravity) > 0, "Pendulum: `gravity` must be > 0")
-        self.drive_amplitude = ds.check(jnp.asarray(drive_amplitude, float), jnp.isfinite(drive_amplitude), "Pendulum: `drive_amplitude` must be finite")
-        self.drive_frequency = ds.check(jnp.asarray(drive_frequency, float), jnp.isfinite(drive_frequency), "Pendulum: `drive_frequency` must be finite")
+        def checked(name, value, ok, rule):
+            value = ds.as_real(f"Pendulum {name}", value, ndim=0, dtype=float)
+            return ds.check(value, jnp.isfinite(value) & ok(value), f"Pendulum: `{name}` {rule}")
+
+        self.length = checked("length", length, lambda v: v > 0, "(m) must be > 0 and finite")
+        self.mass = checked("mass", mass, lambda v: v > 0, "(kg) must be > 0 and finite")
+        self.damping = checked("damping", damping, lambda v: v >= 0, "(N m s) must be >= 0 and finite")
+        self.gravity = checked("gravity", gravity, lambda v: v > 0, "must be > 0 and finite")
+        self.drive_amplitude = checked("drive_amplitude", drive_amplitude, lambda v: True, "must be finite")
+        self.drive_frequency = checked("drive_frequency", drive_frequency, lambda v: True, "must be finite")
         self.settings = settings
 
     def initial_state(self, inputs: ClosedLoop) -> Float[Array, "2"]:

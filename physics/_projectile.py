@@ -22,11 +22,12 @@ class Launch(eqx.Module):
     height: Float[Array, ""]
 
     def __init__(self, speed: ArrayLike, angle: ArrayLike, wind: ArrayLike = 0.0, height: ArrayLike = 0.0):
-        speed, angle, wind, height = (jnp.asarray(x, float) for x in (speed, angle, wind, height))
-        self.speed = ds.check(speed, speed > 0, "Projectile: `speed` (m/s) must be > 0")
+        speed, angle, wind, height = (ds.as_real(f"Projectile {n}", x, ndim=0, dtype=float) for n, x in
+                                      (("speed", speed), ("angle", angle), ("wind", wind), ("height", height)))
+        self.speed = ds.check(speed, jnp.isfinite(speed) & (speed > 0), "Projectile: `speed` (m/s) must be > 0 and finite")
         self.angle = ds.check(angle, (angle > 0) & (angle < jnp.pi / 2), "Projectile: `angle` (rad) must lie in (0, pi/2)")
         self.wind = ds.check(wind, jnp.isfinite(wind), "Projectile: `wind` (m/s) must be finite")
-        self.height = ds.check(height, height >= 0, "Projectile: `height` (m) must be >= 0")
+        self.height = ds.check(height, jnp.isfinite(height) & (height >= 0), "Projectile: `height` (m) must be >= 0 and finite")
 
 
 class Projectile(AbstractSimulator):
@@ -46,11 +47,15 @@ class Projectile(AbstractSimulator):
     default_mode: ClassVar[str] = "forward_sensitivities"
 
     def __init__(self, mass=0.1488, radius=0.03795, drag_coefficient=1.0, air_density=1.0, gravity=9.80665, settings=SolverSettings()):
-        self.mass = ds.check(jnp.asarray(mass, float), jnp.asarray(mass) > 0, "Projectile: `mass` (kg) must be > 0")
-        self.radius = ds.check(jnp.asarray(radius, float), jnp.asarray(radius) > 0, "Projectile: `radius` (m) must be > 0")
-        self.drag_coefficient = ds.check(jnp.asarray(drag_coefficient, float), jnp.asarray(drag_coefficient) >= 0, "Projectile: `drag_coefficient` must be >= 0")
-        self.air_density = ds.check(jnp.asarray(air_density, float), jnp.asarray(air_density) >= 0, "Projectile: `air_density` must be >= 0")
-        self.gravity = ds.check(jnp.asarray(gravity, float), jnp.asarray(gravity) > 0, "Projectile: `gravity` must be > 0")
+        def checked(name, value, ok, rule):
+            value = ds.as_real(f"Projectile {name}", value, ndim=0, dtype=float)
+            return ds.check(value, jnp.isfinite(value) & ok(value), f"Projectile: `{name}` {rule}")
+
+        self.mass = checked("mass", mass, lambda v: v > 0, "(kg) must be > 0 and finite")
+        self.radius = checked("radius", radius, lambda v: v > 0, "(m) must be > 0 and finite")
+        self.drag_coefficient = checked("drag_coefficient", drag_coefficient, lambda v: v >= 0, "must be >= 0 and finite")
+        self.air_density = checked("air_density", air_density, lambda v: v >= 0, "must be >= 0 and finite")
+        self.gravity = checked("gravity", gravity, lambda v: v > 0, "must be > 0 and finite")
         self.settings = settings
 
     def initial_state(self, inputs: Launch) -> Float[Array, "4"]:

@@ -124,10 +124,10 @@ def _resolved(simulator: AbstractSimulator) -> SolverSettings:
 
 
 def _check_times(ts) -> Array:
-    ts = jnp.asarray(ts, float)
+    ts = ds.as_real("simulate ts", ts, dtype=float)
     if ts.ndim != 1 or ts.shape[0] < 2:
         raise ValueError(f"simulate: `ts` must be a 1-D array of at least 2 times (s), got shape {ts.shape}")
-    return ds.check(ts, jnp.all(jnp.diff(ts) > 0), "simulate: `ts` (s) must be strictly increasing")
+    return ds.check(ts, jnp.all(jnp.isfinite(ts)) & jnp.all(jnp.diff(ts) > 0), "simulate: `ts` (s) must be finite and strictly increasing")
 
 
 def _run(simulator, inputs, ts, t0, dense, settings) -> Trajectory:

@@ -38,7 +38,7 @@ class Camera(eqx.Module):
         self.eye = ds.check_finite("Camera eye", as_vec3("Camera", "eye", eye))
         self.target = ds.check_finite("Camera target", as_vec3("Camera", "target", target))
         self.up = ds.check_finite("Camera up", as_vec3("Camera", "up", up))
-        fov = as_float(fov)
+        fov = as_float(fov, "Camera fov", ndim=0)
         self.fov = ds.check(
             fov, (fov > 0) & (fov < 180),
             "Camera: `fov` must lie in (0, 180) degrees (the field of view across the image width)",

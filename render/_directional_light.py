@@ -21,8 +21,8 @@ class DirectionalLight(AbstractLight):
     def __init__(self, direction: ArrayLike, irradiance: ArrayLike):
         direction = as_vec3("DirectionalLight", "direction", direction)
         self.direction = ds.check(
-            direction, jnp.sum(direction * direction, axis=-1) > 0,
-            "DirectionalLight: `direction` must be a non-zero vector (the way the light travels), e.g. (0, -1, 0)",
+            direction, (jnp.sum(direction * direction, axis=-1) > 0) & jnp.all(jnp.isfinite(direction), axis=-1),
+            "DirectionalLight: `direction` must be a non-zero vector with finite components (the way the light travels), e.g. (0, -1, 0)",
         )
         self.irradiance = check_emission(
             "DirectionalLight irradiance", as_rgb("DirectionalLight", "irradiance", irradiance)

@@ -32,8 +32,10 @@ class Glossy(AbstractMaterial):
     def __init__(self, albedo: ArrayLike = 0.0, specular: ArrayLike = 0.0, shininess: ArrayLike = 50.0,
                  reflectivity: ArrayLike = 0.0):
         self.albedo = ds.check_in_range("Glossy albedo", as_rgb("Glossy", "albedo", albedo), 0.0, 1.0)
-        self.specular = ds.check_nonnegative("Glossy specular", as_rgb("Glossy", "specular", specular))
-        self.shininess = ds.check_nonnegative("Glossy shininess", as_float(shininess))
+        specular = as_rgb("Glossy", "specular", specular)
+        self.specular = ds.check(specular, jnp.isfinite(specular) & (specular >= 0), "`Glossy specular` must be >= 0 and finite")
+        shininess = as_float(shininess, "Glossy shininess")
+        self.shininess = ds.check(shininess, jnp.isfinite(shininess) & (shininess >= 0), "`Glossy shininess` must be >= 0 and finite")
         self.reflectivity = ds.check_in_range(
             "Glossy reflectivity", as_rgb("Glossy", "reflectivity", reflectivity), 0.0, 1.0
         )

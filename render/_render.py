@@ -20,6 +20,7 @@ from ._vector import Vecs
 _CHUNK_ELEMENTS = 1 << 22
 
 
+@ds.message_first()
 @eqx.filter_jit
 def render(
     scene: Scene,
@@ -66,8 +67,12 @@ def render(
     penumbrae vary smoothly. Pixels are split over all devices (`ds.sharded_vmap`); the result is
     the same on one device or many.
     """
+    if not isinstance(scene, Scene):
+        raise TypeError(f"render: `scene` must be a render.Scene, got {type(scene).__name__}")
+    if not isinstance(camera, Camera):
+        raise TypeError(f"render: `camera` must be a render.Camera, got {type(camera).__name__}")
     for name, value in (("spp", spp), ("light_samples", light_samples), ("edge_samples", edge_samples)):
-        if not isinstance(value, int) or value < 1:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"render: `{name}` must be a positive integer, got {value!r}")
     if not isinstance(max_depth, int) or max_depth < 0:
         raise ValueError(f"render: `max_depth` must be an integer >= 0, got {max_depth!r}")

@@ -38,7 +38,9 @@ class Scene(eqx.Module):
                 raise TypeError(f"Scene: `lights[{i}]` must be a light (PointLight, DirectionalLight, SphereLight), "
                                 f"got {type(light).__name__}")
         self.objects, self.lights = objects, lights
-        self.background = ds.check_nonnegative("Scene background", as_rgb("Scene", "background", background))
+        background = as_rgb("Scene", "background", background)
+        self.background = ds.check(background, jnp.isfinite(background) & (background >= 0),
+                                   "`Scene background` must be >= 0 and finite")
 
 
 class Batched(eqx.Module):

@@ -22,7 +22,7 @@ class Sphere(AbstractGeometry):
 
     def __init__(self, center: ArrayLike, radius: ArrayLike, material: AbstractMaterial):
         self.center = ds.check_finite("Sphere center", as_vec3("Sphere", "center", center))
-        radius = as_float(radius)
+        radius = as_float(radius, "Sphere radius")
         self.radius = ds.check(
             radius, jnp.isfinite(radius) & (radius > 0),
             "Sphere: `radius` must be > 0 and finite (metres); pass the absolute value, or a Plane for a flat surface",

@@ -43,9 +43,10 @@ class SphereLight(AbstractLight):
 
     def __init__(self, center: ArrayLike, radius: ArrayLike, radiance: ArrayLike):
         self.center = ds.check_finite("SphereLight center", as_vec3("SphereLight", "center", center))
+        radius = as_float(radius, "SphereLight radius")
         self.radius = ds.check(
-            as_float(radius), jnp.asarray(radius) > 0,
-            "SphereLight: `radius` must be > 0 metres; use a PointLight for a light of no size",
+            radius, jnp.isfinite(radius) & (radius > 0),
+            "SphereLight: `radius` must be > 0 and finite (metres); use a PointLight for a light of no size",
         )
         self.radiance = check_emission("SphereLight radiance", as_rgb("SphereLight", "radiance", radiance))
 

@@ -78,7 +78,13 @@ class TriangleMesh(AbstractGeometry):
         vertices = as_vec3("TriangleMesh", "vertices", vertices)
         if vertices.ndim != 2:
             raise ValueError(f"TriangleMesh: `vertices` must have shape (V, 3), got {vertices.shape}")
-        faces = jnp.asarray(faces)
+        try:
+            if isinstance(faces, (str, bytes)) or faces is None:
+                raise TypeError
+            faces = jnp.asarray(faces)
+        except (TypeError, ValueError):
+            raise ValueError(f"TriangleMesh: `faces` must be integers of shape (F, 3) indexing `vertices`, "
+                             f"got {type(faces).__name__}") from None
         if faces.ndim != 2 or faces.shape[1] != 3 or not jnp.issubdtype(faces.dtype, jnp.integer):
             raise ValueError(
                 f"TriangleMesh: `faces` must be integers of shape (F, 3) indexing `vertices`, "

@@ -15,19 +15,18 @@ Image = Float[Array, "height width 3"]
 __all__ = ["Array", "ArrayLike", "Bool", "Float", "Int", "Vec3", "RGB", "Image"]
 
 
-def as_float(x: ArrayLike) -> Array:
-    """`x` as a floating JAX array: float inputs keep their dtype, ints become the default float.
+def as_float(x: ArrayLike, name: str = "value", *, ndim: int | None = None) -> Array:
+    """`x` as a floating JAX array: float inputs keep their dtype, ints become the default float;
+    anything not real (a string, complex, bool) is a `ValueError` naming `name`.
 
     The result is never weakly typed, so a Python-number field and its updated value (after an
     optimiser step) have the same type and a jitted render does not compile twice."""
-    x = jnp.asarray(x)
-    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
-    return jnp.asarray(x, dtype=dtype)
+    return ds.as_real(name, x, ndim=ndim)
 
 
 def as_vec3(owner: str, name: str, x: ArrayLike) -> Array:
     """`x` as a float array whose last axis has length 3, or a `ValueError` naming it."""
-    x = as_float(x)
+    x = as_float(x, f"{owner} {name}")
     if x.ndim == 0 or x.shape[-1] != 3:
         raise ValueError(f"{owner}: `{name}` must have shape (..., 3) (x, y, z or r, g, b), got shape {x.shape}")
     return x
@@ -35,7 +34,7 @@ def as_vec3(owner: str, name: str, x: ArrayLike) -> Array:
 
 def as_rgb(owner: str, name: str, x: ArrayLike) -> Array:
     """`x` as an RGB array `(..., 3)`; a scalar means grey and is repeated."""
-    x = as_float(x)
+    x = as_float(x, f"{owner} {name}")
     if x.ndim == 0:
         x = jnp.broadcast_to(x, (3,))
     return as_vec3(owner, name, x)

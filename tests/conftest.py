@@ -1,12 +1,36 @@
 import itertools
+import os
 
 import jax
 import pytest
 
+# Opt-in: DIFSCI_JAXTYPING=1 checks every jaxtyping-annotated function and Module of the four
+# packages at run time (jaxtyping's import hook with beartype, a test extra). It must be
+# installed before the packages are imported, hence here, at the top of the root conftest.
+if os.environ.get("DIFSCI_JAXTYPING") == "1":
+    from jaxtyping import install_import_hook
+
+    install_import_hook(["difsci", "physics", "render", "models"], "beartype.beartype")
+
 # Tests run in float64 so finite differences and closed forms can be compared tightly.
 # (Strict dtype promotion would be stricter still, but optax's own updates mix int32 step
-# counts with floats and fail under it, so the suite runs with standard promotion.)
+# counts with floats and fail under it, so the suite runs with standard promotion; the
+# `strict_promotion` fixture, or DIFSCI_STRICT_PROMOTION=1 for every test, turns it on.)
 jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture
+def strict_promotion():
+    """Within the test, mixing dtypes (float32 with float64, ints with floats) is an error."""
+    with jax.numpy_dtype_promotion("strict"):
+        yield
+
+
+if os.environ.get("DIFSCI_STRICT_PROMOTION") == "1":
+
+    @pytest.fixture(autouse=True)
+    def _strict_everywhere(strict_promotion):
+        yield
 
 
 @pytest.fixture

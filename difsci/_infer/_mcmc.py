@@ -26,6 +26,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .._checks import checks_as_values
 from .._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .._checks import require_key
 from .._devices import BATCH_AXIS, batch_mesh
 
 from ._cache import enable_compilation_cache, get_programs, put_programs
@@ -346,9 +347,9 @@ def _run_checkpointed(advance_c, out_info, state, start_gradient, ok, data, *, n
 def _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller):
     for name, value, low in (("num_warmup", num_warmup, 0), ("num_samples", num_samples, 1), ("num_chains", num_chains, 1),
                              ("max_tree_depth", max_tree_depth, 1), ("num_integration_steps", num_integration_steps, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise ValueError(f"{caller}: `{name}` must be an integer >= {low}, got {value!r}")
-    if not 0.0 < float(target_accept) < 1.0:
+    if isinstance(target_accept, (str, bool)) or not 0.0 < float(target_accept) < 1.0:
         raise ValueError(f"{caller}: `target_accept` must lie in (0, 1), got {target_accept!r}")
 
 
@@ -379,7 +380,10 @@ def sample_log_density(
     result holds the draws under the key `"position"`. `checkpoint_path`, `compilation_cache`
     (programs reused for the same `log_density` function and shapes): see `nuts`.
     """
+    if kernel not in ("nuts", "hmc"):
+        raise ValueError(f"ds.sample_log_density: `kernel` must be 'nuts' or 'hmc', got {kernel!r}")
     caller = f"ds.{kernel}"
+    require_key(caller, key)
     _validate(num_warmup, num_samples, num_chains, target_accept, max_tree_depth, num_integration_steps, caller)
     init_u = jax.tree_util.tree_map(jnp.asarray, initial_position)
 
@@ -430,6 +434,8 @@ def _sample(make, data, key, *, jitter, max_init_tries, kernel, num_warmup, num_
     besides `data` (the model function and its non-array arguments): runs alike in both, in
     `data`'s shapes and in every setting share compiled programs."""
     caller = f"ds.{kernel}"
+    if not isinstance(max_init_tries, (int, np.integer)) or isinstance(max_init_tries, bool) or max_init_tries < 1:
+        raise ValueError(f"{caller}: `max_init_tries` must be an integer >= 1, got {max_init_tries!r}")
     if compilation_cache:
         enable_compilation_cache()
     if chain_method not in ("parallel", "vectorized"):
@@ -492,6 +498,7 @@ def _result(samples, draws, stats, step_size, imm, start_gradient, seconds, call
 
 def _infer_model(kind, model, key, args, kwargs, **options) -> MCMCResult:
     caller = f"ds.{kind}"
+    require_key(caller, key)
     init_params = options.pop("init_params")
     max_init_tries = options.pop("max_init_tries")
     _validate(options["num_warmup"], options["num_samples"], options["num_chains"], options["target_accept"],

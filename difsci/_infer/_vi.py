@@ -19,6 +19,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import require_key
 from .._handlers import log_joint, trace
 from .._train import train
 from ._density import LatentSite, constrain, latent_sites, unconstrained_log_density
@@ -222,9 +223,10 @@ def fit(
             f"vi.fit: `guide` must be a guide (AutoNormal, AutoMultivariateNormal, ModelGuide(fn)), got "
             f"{type(guide).__name__}; wrap a guide function as ds.vi.ModelGuide(fn)"
         )
-    if not isinstance(num_particles, int) or num_particles < 1:
+    require_key("vi.fit", key)
+    if not isinstance(num_particles, int) or isinstance(num_particles, bool) or num_particles < 1:
         raise ValueError(f"vi.fit: `num_particles` must be an integer >= 1, got {num_particles!r}")
-    if not isinstance(num_steps, int) or num_steps < 1:
+    if not isinstance(num_steps, int) or isinstance(num_steps, bool) or num_steps < 1:
         raise ValueError(f"vi.fit: `num_steps` must be an integer >= 1, got {num_steps!r}")
     if isinstance(guide, ModelGuide) and num_particles < 2:
         sites = latent_sites(guide.fn, key, args, kwargs, caller="vi.fit", allow_discrete=True)

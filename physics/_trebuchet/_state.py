@@ -51,7 +51,8 @@ class ShotSettings(eqx.Module):
     wind: Float[Array, ""]
 
     def __init__(self, counterweight_mass: ArrayLike, release_angle: ArrayLike, wind: ArrayLike = 0.0):
-        m_w, r, w = (jnp.asarray(x, float) for x in (counterweight_mass, release_angle, wind))
+        m_w, r, w = (ds.as_real(f"Trebuchet {n}", x, ndim=0, dtype=float) for n, x in
+                     (("counterweight_mass", counterweight_mass), ("release_angle", release_angle), ("wind", wind)))
         self.counterweight_mass = ds.check(
             m_w, jnp.isfinite(m_w) & (m_w > 0), "Trebuchet: `counterweight_mass` (kg) must be > 0 and finite"
         )

@@ -73,12 +73,12 @@ class Trebuchet(AbstractSimulator):
         settings: SolverSettings = SolverSettings(),
     ):
         def positive(name, value):
-            value = jnp.asarray(value, float)
+            value = ds.as_real(f"Trebuchet {name}", value, ndim=0, dtype=float)
             return ds.check(value, jnp.isfinite(value) & (value > 0), f"Trebuchet: `{name}` must be > 0 and finite")
 
         def nonnegative(name, value):
-            value = jnp.asarray(value, float)
-            return ds.check(value, value >= 0, f"Trebuchet: `{name}` must be >= 0")
+            value = ds.as_real(f"Trebuchet {name}", value, ndim=0, dtype=float)
+            return ds.check(value, jnp.isfinite(value) & (value >= 0), f"Trebuchet: `{name}` must be >= 0 and finite")
 
         self.pivot_height = positive("pivot_height", pivot_height)
         long_arm = positive("long_arm", long_arm)
