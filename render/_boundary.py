@@ -31,9 +31,14 @@ Cost (2-core CPU, shared; a diffuse sphere on a floor under a point light, 64x64
 512 samples per edge): a gradient with respect to the sphere and light takes 1.5 ms against
 1.0 ms without boundary terms (1 spp: 1.0 against 0.5 ms), and compiles in 7.8 s against 1.7 s.
 
-Not covered yet: silhouettes and shadow edges of triangles and meshes, curves where two surfaces
-cut through each other, and the interior derivative's heavy tail next to a silhouette (the hit
-distance varies as a square root there, so a few samples carry large derivatives).
+Triangles and meshes (`_mesh_edges`): their silhouette, boundary and (flat-shaded) crease edges
+seen from the eye, and the shadows of their silhouette and boundary edges from hard lights, are
+sampled in proportion to projected length and added by the same mechanism.
+
+Not covered yet: curves where two surfaces cut through each other, and the interior derivative's
+heavy tail next to a silhouette (the hit distance varies as a square root there, and faces next to
+a mesh's silhouette are seen nearly edge-on, so a few samples carry large derivatives: a mesh
+translation's gradient at 4 spp varies by ~30% between keys; at 64 spp it is within a few %).
 """
 
 import math

@@ -54,6 +54,8 @@ class TriangleMesh(AbstractGeometry):
     Morton sort when the vertices are traced): `order` puts the faces in the tree's slots. Its
     boxes are refitted from the current vertices in every render, so a mesh updated with
     `eqx.tree_at(lambda m: m.vertices, mesh, new)` keeps its tree. Zero-area faces are never hit.
+    `twins` pairs the half-edges of faces sharing an edge (`half_edge_twins`), for the boundary
+    terms at its silhouettes.
 
     The integer `faces` are not differentiable: take gradients with `eqx.filter_grad`, or with
     respect to the `vertices` alone. `render.load_obj` reads one from a Wavefront .obj file.

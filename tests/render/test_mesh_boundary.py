@@ -47,9 +47,10 @@ def test_triangle_vertex_gradient_matches_finite_differences():
 def test_triangle_vertex_gradient_sign_and_no_nan():
     # Cheap: the interior derivative alone is far off (wrong sign in x); with the boundary term
     # x and y point the way finite differences do (-0.063, -0.054 at 1024 spp, 32 px).
-    grad = jax.jit(jax.grad(_triangle_loss(1, size=16)))(V0)
-    interior = jax.jit(jax.grad(_triangle_loss(1, boundary=False, size=16)))(V0)
+    grad_fn = jax.jit(jax.grad(_triangle_loss(1, size=16)))
+    grad = grad_fn(V0)
+    interior = jax.grad(_triangle_loss(1, boundary=False, size=16))(V0)
     assert grad[0] < -0.02 and grad[1] < -0.02 and interior[0] > -0.01
     # An edge-on triangle (seen along its plane) and a degenerate one give finite gradients.
     for v in (jnp.array([-0.2, 0.9, -0.3]), jnp.array([0.4, 0.15, -0.1])):
-        assert np.all(np.isfinite(jax.grad(_triangle_loss(1, size=16))(v)))
+        assert np.all(np.isfinite(grad_fn(v)))
