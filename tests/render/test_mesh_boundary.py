@@ -54,3 +54,56 @@ def test_triangle_vertex_gradient_sign_and_no_nan():
     # An edge-on triangle (seen along its plane) and a degenerate one give finite gradients.
     for v in (jnp.array([-0.2, 0.9, -0.3]), jnp.array([0.4, 0.15, -0.1])):
         assert np.all(np.isfinite(grad_fn(v)))
+
+
+def _icosphere(level):
+    # The icosahedron's 12 vertices (golden-ratio rectangles), each face split in four `level` times.
+    g = (1 + 5**0.5) / 2
+    v = [(-1, g, 0), (1, g, 0), (-1, -g, 0), (1, -g, 0), (0, -1, g), (0, 1, g), (0, -1, -g), (0, 1, -g),
+         (g, 0, -1), (g, 0, 1), (-g, 0, -1), (-g, 0, 1)]
+    f = [(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), (5, 11, 4), (11, 10, 2), (10, 7, 6),
+         (7, 1, 8), (3, 9, 4), (3, 4, 2), (3, 2, 6), (3, 6, 8), (3, 8, 9), (4, 9, 5), (2, 4, 11), (6, 2, 10),
+         (8, 6, 7), (9, 8, 1)]
+    v = [np.array(p, float) / np.linalg.norm(p) for p in v]
+    for _ in range(level):
+        middle = {}
+
+        def mid(a, b):
+            if (min(a, b), max(a, b)) not in middle:
+                p = v[a] + v[b]
+                v.append(p / np.linalg.norm(p))
+                middle[min(a, b), max(a, b)] = len(v) - 1
+            return middle[min(a, b), max(a, b)]
+
+        f = [t for a, b, c in f for t in ((a, mid(a, b), mid(a, c)), (b, mid(b, c), mid(a, b)),
+                                          (c, mid(a, c), mid(b, c)), (mid(a, b), mid(b, c), mid(a, c)))]
+    return np.array(v), np.array(f)
+
+
+def _mesh_on_floor(spp, boundary=True):
+    vertices, faces = _icosphere(2)  # 320 faces
+
+    def loss(p):
+        verts = jnp.asarray(vertices) * 0.8 + p["shift"]
+        scene = render.Scene([render.TriangleMesh(verts, faces, render.Diffuse(0.8)),
+                              render.Plane((0.0, -1.0, 0.0), (0.0, 1.0, 0.0), render.Diffuse(0.6))],
+                             [render.PointLight(p["light"], 20.0)])
+        camera = render.Camera((0.3, 1.0, 4.5), (0.0, -0.3, 0.0), fov=45.0, width=32, height=32)
+        return jnp.mean(render.render(scene, camera, spp=spp, key=KEY, boundary=boundary, edge_samples=1024))
+
+    return loss
+
+
+@pytest.mark.slow
+def test_mesh_translation_and_shadow_gradients_match_finite_differences():
+    # The mesh's depth moves its silhouette and its shadow's edge on the floor; the light moves
+    # the shadow's edge. (Its x and y translation derivatives are checked by neither: at this
+    # size the interior derivative next to the silhouette is too noisy for 5 %.)
+    p = dict(shift=jnp.array([0.1, 0.0, 0.0]), light=jnp.array([1.5, 3.0, 1.0]))
+    grad = jax.jit(jax.grad(_mesh_on_floor(64)))(p)
+    forward = jax.jit(_mesh_on_floor(512, boundary=False))
+    for name, i, h in [("shift", 2, 0.02), ("light", 0, 0.05), ("light", 1, 0.05)]:
+        up, down = dict(p), dict(p)
+        up[name], down[name] = p[name].at[i].add(h), p[name].at[i].add(-h)
+        reference = (forward(up) - forward(down)) / (2 * h)
+        np.testing.assert_allclose(grad[name][i], reference, rtol=0.05, err_msg=f"{name}[{i}]")
