@@ -43,24 +43,26 @@ class MeshHits(eqx.Module):
     """One mesh as the hit kernels see it: its corners `(F, 3 corners, 3 xyz)`, the unit normals
     at its corners `(F, 3, 3)` when it is smooth-shaded, the BVH (slot order and refitted boxes)
     when the backend is `"bvh"`, and its shading column (the rows of `Batched.shading`, its
-    material's)."""
+    material's), and the half-edge twins of its faces (`TriangleMesh.twins`; `None`: every
+    edge a boundary edge), for the boundary terms of its silhouettes."""
 
     corners: Float[Array, "F 3 3"]
     normals: Float[Array, "F 3 3"] | None
     tree: _bvh.SlotTriangles | None
     column: Float[Array, " 17"]
+    twins: Int[Array, " 3F"] | None
     backend: str = eqx.field(static=True)
 
     @classmethod
-    def build(cls, corners, order, column, backend: str, normals=None) -> "MeshHits":
+    def build(cls, corners, order, column, backend: str, normals=None, twins=None) -> "MeshHits":
         tree = _bvh.refit(corners, order) if backend == "bvh" else None
-        return cls(corners, normals, tree, column, backend)
+        return cls(corners, normals, tree, column, twins, backend)
 
     @classmethod
     def of(cls, mesh, column, backend: str) -> "MeshHits":
         """`mesh` (a `TriangleMesh`) with its current vertices."""
         normals = mesh.vertex_normals()[mesh.faces] if mesh.shading == "smooth" else None
-        return cls.build(mesh.corners(), mesh.order, column, backend, normals)
+        return cls.build(mesh.corners(), mesh.order, column, backend, normals, mesh.twins)
 
     @property
     def elements_per_ray(self) -> int:

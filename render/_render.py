@@ -48,22 +48,24 @@ def render(
       triangle against every ray), or `"auto"`: Embree where `embreex` is installed and JAX runs
       on the CPU, else the BVH. All give the same image and gradients.
     - `boundary`: add the boundary terms to the derivative (`render._boundary`, edge sampling):
-      where a pixel's value jumps as an edge moves across it (sphere silhouettes, the hard
-      shadows spheres cast from point and directional lights, planes' horizons). It changes no
+      where a pixel's value jumps as an edge moves across it (silhouettes of spheres, triangles
+      and meshes, flat-shaded meshes' creases, the hard shadows they cast from point and
+      directional lights, planes' horizons). It changes no
       pixel. `None` (the default): on when a `key` is given, i.e. when pixels are integrated by
       jittered samples, whose derivative has these terms; off when each pixel is sampled at its
       centre, an image of point samples whose derivative has none. Even when on it costs
       nothing unless geometry, a light's position or direction, or the camera is differentiated
       (decided while tracing); then it traces 4 rays per edge sample and compiles a few times longer.
     - `edge_samples`: points sampled along each such edge (stratified in angle): per sphere its
-      silhouette and one shadow edge per hard light, per plane its horizon.
+      silhouette and one shadow edge per hard light, per plane its horizon; per mesh (and for
+      all lone triangles together) over its edges seen from the eye, and as many again per hard
+      light over its shadow edges (in proportion to projected length).
 
     **Returns:** `(camera.height, camera.width, 3)` radiance; the dtype follows the inputs'.
 
     Differentiable in every float of `scene` and `camera`, including where a pixel's value jumps
-    at the silhouettes of spheres, planes' horizons and the edges of spheres' hard shadows
-    (`boundary`). Not yet included: the jumps at the silhouettes of triangles and meshes, at the
-    shadow edges they cast, and where two surfaces cut through each other. A `SphereLight`'s
+    at silhouettes, planes' horizons and the edges of hard shadows (`boundary`). Not yet
+    included: the jumps where two surfaces cut through each other. A `SphereLight`'s
     penumbrae vary smoothly. Pixels are split over all devices (`ds.sharded_vmap`); the result is
     the same on one device or many.
     """

@@ -54,6 +54,8 @@ class TriangleMesh(AbstractGeometry):
     Morton sort when the vertices are traced): `order` puts the faces in the tree's slots. Its
     boxes are refitted from the current vertices in every render, so a mesh updated with
     `eqx.tree_at(lambda m: m.vertices, mesh, new)` keeps its tree. Zero-area faces are never hit.
+    `twins` pairs the half-edges of faces sharing an edge (`half_edge_twins`), for the boundary
+    terms at its silhouettes.
 
     The integer `faces` are not differentiable: take gradients with `eqx.filter_grad`, or with
     respect to the `vertices` alone. `render.load_obj` reads one from a Wavefront .obj file.
@@ -63,6 +65,7 @@ class TriangleMesh(AbstractGeometry):
     faces: Int[Array, "F 3"]
     material: AbstractMaterial
     order: Int[Array, " slots"]
+    twins: Int[Array, " 3F"]
     normals: Float[Array, "V 3"] | None
     shading: str = eqx.field(static=True)
 
@@ -115,6 +118,7 @@ class TriangleMesh(AbstractGeometry):
                                "`TriangleMesh normals` must be finite and non-zero")
         self.normals = normals
         corners = self.vertices[faces] if faces.size else jnp.zeros((0, 3, 3), self.vertices.dtype)
+        self.twins = half_edge_twins(faces)
         if is_concrete(self.vertices, faces):
             self.order = jnp.asarray(_bvh.host_order(np.asarray(corners, np.float64)))
         else:
@@ -146,6 +150,24 @@ class TriangleMesh(AbstractGeometry):
     def primitives(self) -> "Triangles":
         corners = self.corners()
         return Triangles.from_corners(Vecs.of(corners[:, 0]), Vecs.of(corners[:, 1]), Vecs.of(corners[:, 2]))
+
+
+def half_edge_twins(faces: Int[Array, "F 3"]) -> Int[Array, " 3F"]:
+    """For each half-edge `3 f + k` (face `f`'s corner `k` to corner `k + 1`), the half-edge of
+    another face along the same edge; `-1` on a boundary edge (one face), `-2` for the second
+    half-edge of a shared edge (so each edge is listed once). On an edge of three or more faces
+    the first two pair and the rest are skipped."""
+    start = faces.reshape(-1)
+    end = jnp.roll(faces, -1, axis=1).reshape(-1)
+    lo, hi = jnp.minimum(start, end), jnp.maximum(start, end)
+    order = jnp.lexsort((hi, lo))
+    lo, hi = lo[order], hi[order]
+    same = (lo[1:] == lo[:-1]) & (hi[1:] == hi[:-1])  # sorted half-edge i + 1 is along i's edge
+    follows = jnp.concatenate([jnp.zeros(1, bool), same])
+    paired = jnp.concatenate([same, jnp.zeros(1, bool)])
+    partner = jnp.concatenate([order[1:], order[:1]])
+    twin = jnp.where(follows, -2, jnp.where(paired, partner, -1)).astype(jnp.int32)
+    return jnp.zeros(start.shape, jnp.int32).at[order].set(twin)
 
 
 class Triangles(AbstractPrimitives):
