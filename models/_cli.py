@@ -12,31 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def compilation_cache_dir() -> Path | None:
-    """Where `enable_compilation_cache` keeps compiled programs: `$DIFSCI_CACHE_DIR`, else
-    `$XDG_CACHE_HOME/difsci/jax`, else `~/.cache/difsci/jax`; `None` when `DIFSCI_NO_CACHE=1`."""
-    if os.environ.get("DIFSCI_NO_CACHE", "").strip() not in ("", "0"):
-        return None
-    if os.environ.get("DIFSCI_CACHE_DIR"):
-        return Path(os.environ["DIFSCI_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "difsci" / "jax"
-
-
 def enable_compilation_cache() -> Path | None:
-    """Turn on JAX's persistent compilation cache in `compilation_cache_dir()`, so a second run
-    of the CLI, the demo or an example loads its compiled programs instead of compiling again.
-    Results are unchanged (XLA keys each entry on the program, the options and the versions).
+    """`ds.enable_compilation_cache` for the CLI, the demo and the examples, storing every
+    program: their many mid-sized compiles each take well under JAX's 1 s default threshold.
     Returns the folder, or `None` when switched off with `DIFSCI_NO_CACHE=1` or `--no-cache`."""
     import jax
 
-    path = compilation_cache_dir()
-    if path is None:
-        return None
-    path.mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    # Cache every program: the demo's many mid-sized compiles each take well under JAX's 1 s default.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    import difsci as ds
+
+    path = ds.enable_compilation_cache()
+    if path is not None:
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     return path
 
 

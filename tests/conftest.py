@@ -18,6 +18,11 @@ if os.environ.get("DIFSCI_JAXTYPING") == "1":
 # `strict_promotion` fixture, or DIFSCI_STRICT_PROMOTION=1 for every test, turns it on.)
 jax.config.update("jax_enable_x64", True)
 
+# The persistent compilation cache (on by default in ds.nuts and the CLI) stays off in tests:
+# two xdist workers writing one entry could race, and a test must not depend on an earlier run.
+# Tests of the cache itself set their own folder.
+os.environ.setdefault("DIFSCI_NO_CACHE", "1")
+
 
 @pytest.fixture
 def strict_promotion():

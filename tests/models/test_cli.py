@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from models._cli import compilation_cache_dir, enable_compilation_cache, main
+from difsci._infer._cache import compilation_cache_dir
+from models._cli import enable_compilation_cache, main
 
 
 @pytest.fixture(autouse=True)
