@@ -228,6 +228,85 @@ def _ref_hmm(v, d):
     return stats.norm.logpdf(mu[0], 3, 1) + stats.norm.logpdf(mu[1], 10, 1) + np.logaddexp.reduce(gamma)
 
 
+# ARM regressions (issue 16 item 7): `response ~ normal(beta[1] + beta[2] * x_1 + ..., sigma)`, beta flat.
+
+
+def _ref_regression(response, columns, cauchy_sigma=False):
+    def reference(v, d):
+        g = {k: np.asarray(x) for k, x in d.items()}
+        X = np.column_stack([np.ones(d["N"]), *columns(g)])
+        lp = stats.norm.logpdf(response(g), X @ v["beta"], v["sigma"]).sum()
+        return lp + (stats.cauchy.logpdf(v["sigma"], 0, 2.5) if cauchy_sigma else 0.0)
+
+    return reference
+
+
+def _centred(x, scale=1.0):
+    return (x - np.mean(x)) / scale
+
+
+def _dummies(x, levels=(2, 3, 4)):
+    return [(x == level).astype(float) for level in levels]
+
+
+def _kid(g):
+    return g["kid_score"]
+
+
+def _log_weight(g):
+    return np.log(g["weight"])
+
+
+def _log_earn(g):
+    return np.log(g["earn"])
+
+
+def _volume(g):
+    return np.log(g["diam1"] * g["diam2"] * g["canopy_height"])
+
+
+def _interaction(a, b):
+    return [a, b, a * b]
+
+
+_ARM = {
+    "kidiq-kidscore_momhs": (_ref_regression(_kid, lambda g: [g["mom_hs"]], True), 1),
+    "kidiq-kidscore_momhsiq": (_ref_regression(_kid, lambda g: [g["mom_hs"], g["mom_iq"]], True), 2),
+    "kidiq-kidscore_momiq": (_ref_regression(_kid, lambda g: [g["mom_iq"]], True), 1),
+    "kidiq_with_mom_work-kidscore_interaction_c": (
+        _ref_regression(_kid, lambda g: _interaction(_centred(g["mom_hs"]), _centred(g["mom_iq"]))), 3
+    ),
+    "kidiq_with_mom_work-kidscore_interaction_c2": (
+        _ref_regression(_kid, lambda g: _interaction(g["mom_hs"] - 0.5, g["mom_iq"] - 100)), 3
+    ),
+    "kidiq_with_mom_work-kidscore_interaction_z": (_ref_regression(_kid, lambda g: _interaction(
+        _centred(g["mom_hs"], 2 * stats.tstd(g["mom_hs"])), _centred(g["mom_iq"], 2 * stats.tstd(g["mom_iq"])))), 3),
+    "kidiq_with_mom_work-kidscore_mom_work": (_ref_regression(_kid, lambda g: _dummies(g["mom_work"])), 3),
+    "mesquite-logmesquite": (_ref_regression(_log_weight, lambda g: [
+        *np.log([g["diam1"], g["diam2"], g["canopy_height"], g["total_height"], g["density"]]), g["group"]]), 6),
+    "mesquite-logmesquite_logva": (
+        _ref_regression(_log_weight, lambda g: [_volume(g), np.log(g["diam1"] * g["diam2"]), g["group"]]), 3
+    ),
+    "mesquite-logmesquite_logvash": (_ref_regression(_log_weight, lambda g: [
+        _volume(g), np.log(g["diam1"] * g["diam2"]), np.log(g["diam1"] / g["diam2"]), np.log(g["total_height"]),
+        g["group"]]), 5),
+    "mesquite-logmesquite_logvolume": (_ref_regression(_log_weight, lambda g: [_volume(g)]), 1),
+    "mesquite-mesquite": (_ref_regression(lambda g: g["weight"], lambda g: [
+        g["diam1"], g["diam2"], g["canopy_height"], g["total_height"], g["density"], g["group"]]), 6),
+    "earnings-earn_height": (_ref_regression(lambda g: g["earn"], lambda g: [g["height"]]), 1),
+    "earnings-log10earn_height": (_ref_regression(lambda g: np.log(g["earn"]) / np.log(10), lambda g: [g["height"]]), 1),
+    "earnings-logearn_height": (_ref_regression(_log_earn, lambda g: [g["height"]]), 1),
+    "earnings-logearn_height_male": (_ref_regression(_log_earn, lambda g: [g["height"], g["male"]]), 2),
+    "earnings-logearn_interaction": (_ref_regression(_log_earn, lambda g: _interaction(g["height"], g["male"])), 3),
+    "earnings-logearn_interaction_z": (_ref_regression(
+        _log_earn, lambda g: _interaction(_centred(g["height"], stats.tstd(g["height"])), g["male"])), 3),
+    "earnings-logearn_logheight_male": (_ref_regression(_log_earn, lambda g: [np.log(g["height"]), g["male"]]), 2),
+    **{f"nes{year}-nes": (_ref_regression(lambda g: g["partyid7"], lambda g: [
+        g["real_ideo"], g["race_adj"], *_dummies(g["age_discrete"]), g["educ1"], g["gender"], g["income"]]), 8)
+       for year in range(1972, 2001, 4)},
+}
+
+
 # Each posterior's latent sites as (name, shape, kind): kind picks a point on the support.
 LATENTS = {
     "eight_schools-eight_schools_noncentered": (
@@ -252,6 +331,7 @@ LATENTS = {
     "hmm_example-hmm_example": (
         _ref_hmm, [("theta1", (2,), "simplex"), ("theta2", (2,), "simplex"), ("mu", (2,), "pos_ordered")]
     ),
+    **{name: (reference, [("beta", (k + 1,), "real"), ("sigma", (), "pos")]) for name, (reference, k) in _ARM.items()},
 }
 
 
