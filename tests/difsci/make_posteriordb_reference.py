@@ -54,6 +54,7 @@ POSTERIORS = (
     "earnings-logearn_interaction_z",
     "earnings-logearn_logheight_male",
     *(f"nes{year}-nes" for year in range(1972, 2001, 4)),
+    "sblri-blr",
 )
 DRAWS = "posterior_database/reference_posteriors/draws/draws/{}.json.zip"
 INFO = "posterior_database/reference_posteriors/draws/info/{}.info.json"

@@ -359,6 +359,11 @@ POSTERIORS = {
         logmesquite_logvolume, "mesquite", ("N", "weight", "diam1", "diam2", "canopy_height")
     ),
     "mesquite-mesquite": Posterior(mesquite, "mesquite", _MESQUITE),
+}
+
+# Written and log-density tested, but not yet run through the slow panel over keys 0, 1, 2 (the
+# shared 2-core machine ran out of time, 2026-12-03): move an entry into POSTERIORS once it passes.
+PENDING_PANEL = {
     "earnings-earn_height": Posterior(earn_height, "earnings", ("N", "earn", "height")),
     "earnings-log10earn_height": Posterior(log10earn_height, "earnings", ("N", "earn", "height")),
     "earnings-logearn_height": Posterior(logearn_height, "earnings", ("N", "earn", "height")),
@@ -367,4 +372,5 @@ POSTERIORS = {
     **{f"nes{year}-nes": Posterior(
         nes, f"nes{year}", ("N", "partyid7", "real_ideo", "race_adj", "educ1", "gender", "income", "age_discrete"))
        for year in range(1972, 2001, 4)},
+    "sblri-blr": Posterior(blr, "sblri", ("N", "D", "X", "y")),
 }

@@ -22,7 +22,7 @@ from scipy import signal, stats
 
 import difsci as ds
 from tests.difsci.make_posteriordb_reference import ess, mcse
-from tests.difsci.posteriordb_models import POSTERIORS, load_data
+from tests.difsci.posteriordb_models import PENDING_PANEL, POSTERIORS, load_data
 
 REFERENCE = json.loads(pathlib.Path(__file__).with_name("posteriordb_reference.json").read_text())
 TOLERANCE = 5.0  # Monte Carlo standard errors
@@ -70,7 +70,7 @@ def failures(rows: dict[str, dict[str, float]]) -> list[str]:
 def run(name: str, key) -> tuple[ds.MCMCResult, float, list[str]]:
     """4 x (1,000 + 1,000) NUTS draws with the reference run's adapt_delta and max_treedepth
     (Stan's defaults, 0.8 and 10, where posteriordb gives none); also the warnings raised."""
-    posterior, control = POSTERIORS[name], REFERENCE["posteriors"][name]["control"]
+    posterior, control = (POSTERIORS | PENDING_PANEL)[name], REFERENCE["posteriors"][name]["control"]
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -81,7 +81,7 @@ def run(name: str, key) -> tuple[ds.MCMCResult, float, list[str]]:
 
 
 def test_reference_file_covers_every_model():
-    assert set(REFERENCE["posteriors"]) == set(POSTERIORS)
+    assert set(REFERENCE["posteriors"]) == set(POSTERIORS) | set(PENDING_PANEL)
     assert len(REFERENCE["commit"]) == 40 and "BSD 3-Clause" in REFERENCE["licence"]
     for entry in REFERENCE["posteriors"].values():
         assert entry["chains"] * entry["draws_per_chain"] == 10_000
@@ -332,6 +332,7 @@ LATENTS = {
         _ref_hmm, [("theta1", (2,), "simplex"), ("theta2", (2,), "simplex"), ("mu", (2,), "pos_ordered")]
     ),
     **{name: (reference, [("beta", (k + 1,), "real"), ("sigma", (), "pos")]) for name, (reference, k) in _ARM.items()},
+    "sblri-blr": (_ref_blr, [("beta", (5,), "real"), ("sigma", (), "pos")]),
 }
 
 
@@ -344,9 +345,9 @@ def _point(rng, latents):
     return v
 
 
-@pytest.mark.parametrize("name", sorted(POSTERIORS))
+@pytest.mark.parametrize("name", sorted(POSTERIORS | PENDING_PANEL))
 def test_log_density_matches_stan_program(name):
-    posterior, (reference, latents) = POSTERIORS[name], LATENTS[name]
+    posterior, (reference, latents) = (POSTERIORS | PENDING_PANEL)[name], LATENTS[name]
     data, kwargs = load_data(posterior.data), posterior.model_kwargs()
     log_joint = ds.log_joint(posterior.model)
     rng = np.random.default_rng(0)
