@@ -361,9 +361,7 @@ POSTERIORS = {
     "mesquite-mesquite": Posterior(mesquite, "mesquite", _MESQUITE),
 }
 
-# Written and log-density tested, but not yet run through the slow panel over keys 0, 1, 2 (the
-# shared 2-core machine ran out of time, 2026-12-03): move an entry into POSTERIORS once it passes.
-PENDING_PANEL = {
+_MORE = {
     "earnings-earn_height": Posterior(earn_height, "earnings", ("N", "earn", "height")),
     "earnings-log10earn_height": Posterior(log10earn_height, "earnings", ("N", "earn", "height")),
     "earnings-logearn_height": Posterior(logearn_height, "earnings", ("N", "earn", "height")),
@@ -374,3 +372,10 @@ PENDING_PANEL = {
        for year in range(1972, 2001, 4)},
     "sblri-blr": Posterior(blr, "sblri", ("N", "D", "X", "y")),
 }
+
+# Written and log-density tested but not (yet) passing the slow panel over keys 0, 1, 2 (2026-12-03):
+# earn_height: draws match, but ds.nuts warns that two chains started at |gradient| x prior scale
+# 1.7e10 (earn is in dollars); sblri-blr: key 2 gives R-hat 1.020 for sigma (keys 0, 1 pass);
+# logearn_logheight_male: not run yet (max_treedepth 15). Move an entry into POSTERIORS once it passes.
+PENDING_PANEL = {name: _MORE[name] for name in ("earnings-earn_height", "earnings-logearn_logheight_male", "sblri-blr")}
+POSTERIORS |= {name: posterior for name, posterior in _MORE.items() if name not in PENDING_PANEL}
