@@ -376,6 +376,6 @@ _MORE = {
 # Written and log-density tested but not (yet) passing the slow panel over keys 0, 1, 2 (2026-12-03):
 # earn_height: draws match, but ds.nuts warns that two chains started at |gradient| x prior scale
 # 1.7e10 (earn is in dollars); sblri-blr: key 2 gives R-hat 1.020 for sigma (keys 0, 1 pass);
-# logearn_logheight_male: not run yet (max_treedepth 15). Move an entry into POSTERIORS once it passes.
-PENDING_PANEL = {name: _MORE[name] for name in ("earnings-earn_height", "earnings-logearn_logheight_male", "sblri-blr")}
+# Move an entry into POSTERIORS once it passes.
+PENDING_PANEL = {name: _MORE[name] for name in ("earnings-earn_height", "sblri-blr")}
 POSTERIORS |= {name: posterior for name, posterior in _MORE.items() if name not in PENDING_PANEL}
