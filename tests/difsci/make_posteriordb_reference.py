@@ -1,4 +1,4 @@
-"""Regenerate `posteriordb_reference.json`: reference means and sds of thirteen posteriordb posteriors.
+"""Regenerate `posteriordb_reference.json`: reference means and sds of posteriordb posteriors.
 
 posteriordb (github.com/stan-dev/posteriordb) publishes, for each reference posterior, 10 Stan
 chains of 1,000 thinned draws (`posterior_database/reference_posteriors/draws/draws/*.json.zip`).
@@ -34,6 +34,28 @@ POSTERIORS = (
     "low_dim_gauss_mix-low_dim_gauss_mix",
     "hmm_example-hmm_example",
     "hudson_lynx_hare-lotka_volterra",
+    # ARM regressions (issue 16 item 7).
+    "kidiq-kidscore_momhs",
+    "kidiq-kidscore_momhsiq",
+    "kidiq-kidscore_momiq",
+    "kidiq_with_mom_work-kidscore_interaction_c",
+    "kidiq_with_mom_work-kidscore_interaction_c2",
+    "kidiq_with_mom_work-kidscore_interaction_z",
+    "kidiq_with_mom_work-kidscore_mom_work",
+    "mesquite-logmesquite",
+    "mesquite-logmesquite_logva",
+    "mesquite-logmesquite_logvash",
+    "mesquite-logmesquite_logvolume",
+    "mesquite-mesquite",
+    "earnings-earn_height",
+    "earnings-log10earn_height",
+    "earnings-logearn_height",
+    "earnings-logearn_height_male",
+    "earnings-logearn_interaction",
+    "earnings-logearn_interaction_z",
+    "earnings-logearn_logheight_male",
+    *(f"nes{year}-nes" for year in range(1972, 2001, 4)),
+    "sblri-blr",
 )
 DRAWS = "posterior_database/reference_posteriors/draws/draws/{}.json.zip"
 INFO = "posterior_database/reference_posteriors/draws/info/{}.info.json"

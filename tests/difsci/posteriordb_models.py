@@ -1,4 +1,4 @@
-"""Thirteen posteriordb posteriors written as difsci models, and their data.
+"""posteriordb posteriors written as difsci models, and their data.
 
 Each model transcribes the Stan program of the same name in posteriordb
 (`posterior_database/models/stan/<model>.stan`, github.com/stan-dev/posteriordb): same
@@ -216,6 +216,115 @@ def lotka_volterra(N, ts, y_init, y):
     ds.sample("y", ds.LogNormal(jnp.log(z), sigma), obs=y)
 
 
+# --- Linear regressions of Gelman & Hill's ARM, chapters 3 and 4 (posteriordb's kidiq, ---
+# kidiq_with_mom_work, mesquite, earnings and nes posteriors).
+
+
+def _regression(name, y, columns, cauchy_sigma):
+    """Stan's `vector[K] beta; real<lower=0> sigma; y ~ normal(beta[1] + beta[2] * x_1 + ..., sigma);`.
+
+    `beta` has Stan's flat prior; `sigma` is half-Cauchy(0, 2.5) where the program says
+    `sigma ~ cauchy(0, 2.5)` (`cauchy_sigma`), else flat on the positive reals.
+    """
+    beta = flat("beta", (len(columns) + 1,))
+    sigma = ds.sample("sigma", ds.HalfCauchy(2.5)) if cauchy_sigma else flat("sigma", positive=True)
+    mu = beta[0] + sum(b * x for b, x in zip(beta[1:], columns))
+    ds.sample(name, ds.Normal(mu, sigma), obs=y)
+
+
+def kidscore_momhs(N, kid_score, mom_hs):
+    _regression("kid_score", kid_score, [mom_hs], cauchy_sigma=True)
+
+
+def kidscore_momhsiq(N, kid_score, mom_iq, mom_hs):
+    _regression("kid_score", kid_score, [mom_hs, mom_iq], cauchy_sigma=True)
+
+
+def kidscore_momiq(N, kid_score, mom_iq):
+    _regression("kid_score", kid_score, [mom_iq], cauchy_sigma=True)
+
+
+def kidscore_interaction_c(N, kid_score, mom_hs, mom_iq):
+    c_hs, c_iq = mom_hs - mom_hs.mean(), mom_iq - mom_iq.mean()
+    _regression("kid_score", kid_score, [c_hs, c_iq, c_hs * c_iq], cauchy_sigma=False)
+
+
+def kidscore_interaction_c2(N, kid_score, mom_hs, mom_iq):
+    c2_hs, c2_iq = mom_hs - 0.5, mom_iq - 100.0
+    _regression("kid_score", kid_score, [c2_hs, c2_iq, c2_hs * c2_iq], cauchy_sigma=False)
+
+
+def kidscore_interaction_z(N, kid_score, mom_hs, mom_iq):
+    # Stan's sd() is the sample sd (divisor N - 1).
+    z_hs = (mom_hs - mom_hs.mean()) / (2 * jnp.std(mom_hs, ddof=1))
+    z_iq = (mom_iq - mom_iq.mean()) / (2 * jnp.std(mom_iq, ddof=1))
+    _regression("kid_score", kid_score, [z_hs, z_iq, z_hs * z_iq], cauchy_sigma=False)
+
+
+def kidscore_mom_work(N, kid_score, mom_work):
+    work = [(mom_work == level).astype(kid_score.dtype) for level in (2, 3, 4)]
+    _regression("kid_score", kid_score, work, cauchy_sigma=False)
+
+
+def logmesquite(N, weight, diam1, diam2, canopy_height, total_height, density, group):
+    logs = [jnp.log(x) for x in (diam1, diam2, canopy_height, total_height, density)]
+    _regression("log_weight", jnp.log(weight), [*logs, group], cauchy_sigma=False)
+
+
+def logmesquite_logva(N, weight, diam1, diam2, canopy_height, group):
+    columns = [jnp.log(diam1 * diam2 * canopy_height), jnp.log(diam1 * diam2), group]
+    _regression("log_weight", jnp.log(weight), columns, cauchy_sigma=False)
+
+
+def logmesquite_logvash(N, weight, diam1, diam2, canopy_height, total_height, group):
+    columns = [jnp.log(diam1 * diam2 * canopy_height), jnp.log(diam1 * diam2), jnp.log(diam1 / diam2),
+               jnp.log(total_height), group]
+    _regression("log_weight", jnp.log(weight), columns, cauchy_sigma=False)
+
+
+def logmesquite_logvolume(N, weight, diam1, diam2, canopy_height):
+    _regression("log_weight", jnp.log(weight), [jnp.log(diam1 * diam2 * canopy_height)], cauchy_sigma=False)
+
+
+def mesquite(N, weight, diam1, diam2, canopy_height, total_height, density, group):
+    columns = [diam1, diam2, canopy_height, total_height, density, group]
+    _regression("weight", weight, columns, cauchy_sigma=False)
+
+
+def earn_height(N, earn, height):
+    _regression("earn", earn, [height], cauchy_sigma=False)
+
+
+def log10earn_height(N, earn, height):
+    _regression("log10_earn", jnp.log10(earn), [height], cauchy_sigma=False)
+
+
+def logearn_height(N, earn, height):
+    _regression("log_earn", jnp.log(earn), [height], cauchy_sigma=False)
+
+
+def logearn_height_male(N, earn, height, male):
+    _regression("log_earn", jnp.log(earn), [height, male], cauchy_sigma=False)
+
+
+def logearn_interaction(N, earn, height, male):
+    _regression("log_earn", jnp.log(earn), [height, male, height * male], cauchy_sigma=False)
+
+
+def logearn_interaction_z(N, earn, height, male):
+    z_height = (height - height.mean()) / jnp.std(height, ddof=1)
+    _regression("log_earn", jnp.log(earn), [z_height, male, z_height * male], cauchy_sigma=False)
+
+
+def logearn_logheight_male(N, earn, height, male):
+    _regression("log_earn", jnp.log(earn), [jnp.log(height), male], cauchy_sigma=False)
+
+
+def nes(N, partyid7, real_ideo, race_adj, educ1, gender, income, age_discrete):
+    age = [(age_discrete == level).astype(partyid7.dtype) for level in (2, 3, 4)]
+    _regression("partyid7", partyid7, [real_ideo, race_adj, *age, educ1, gender, income], cauchy_sigma=False)
+
+
 class Posterior(NamedTuple):
     """A posteriordb posterior: its difsci model, data set and the data the model takes."""
 
@@ -227,6 +336,8 @@ class Posterior(NamedTuple):
         data = load_data(self.data)
         return {name: data[name] for name in self.arguments}
 
+
+_MESQUITE = ("N", "weight", "diam1", "diam2", "canopy_height", "total_height", "density", "group")
 
 POSTERIORS = {
     "eight_schools-eight_schools_noncentered": Posterior(
@@ -250,4 +361,44 @@ POSTERIORS = {
     "low_dim_gauss_mix-low_dim_gauss_mix": Posterior(low_dim_gauss_mix, "low_dim_gauss_mix", ("N", "y")),
     "hmm_example-hmm_example": Posterior(hmm_example, "hmm_example", ("N", "K", "y")),
     "hudson_lynx_hare-lotka_volterra": Posterior(lotka_volterra, "hudson_lynx_hare", ("N", "ts", "y_init", "y")),
+    # ARM regressions (issue 16 item 7).
+    "kidiq-kidscore_momhs": Posterior(kidscore_momhs, "kidiq", ("N", "kid_score", "mom_hs")),
+    "kidiq-kidscore_momhsiq": Posterior(kidscore_momhsiq, "kidiq", ("N", "kid_score", "mom_iq", "mom_hs")),
+    "kidiq-kidscore_momiq": Posterior(kidscore_momiq, "kidiq", ("N", "kid_score", "mom_iq")),
+    **{f"kidiq_with_mom_work-{program.__name__}": Posterior(
+        program, "kidiq_with_mom_work", ("N", "kid_score", "mom_hs", "mom_iq"))
+       for program in (kidscore_interaction_c, kidscore_interaction_c2, kidscore_interaction_z)},
+    "kidiq_with_mom_work-kidscore_mom_work": Posterior(
+        kidscore_mom_work, "kidiq_with_mom_work", ("N", "kid_score", "mom_work")
+    ),
+    "mesquite-logmesquite": Posterior(logmesquite, "mesquite", _MESQUITE),
+    "mesquite-logmesquite_logva": Posterior(
+        logmesquite_logva, "mesquite", ("N", "weight", "diam1", "diam2", "canopy_height", "group")
+    ),
+    "mesquite-logmesquite_logvash": Posterior(
+        logmesquite_logvash, "mesquite", ("N", "weight", "diam1", "diam2", "canopy_height", "total_height", "group")
+    ),
+    "mesquite-logmesquite_logvolume": Posterior(
+        logmesquite_logvolume, "mesquite", ("N", "weight", "diam1", "diam2", "canopy_height")
+    ),
+    "mesquite-mesquite": Posterior(mesquite, "mesquite", _MESQUITE),
 }
+
+_MORE = {
+    "earnings-earn_height": Posterior(earn_height, "earnings", ("N", "earn", "height")),
+    "earnings-log10earn_height": Posterior(log10earn_height, "earnings", ("N", "earn", "height")),
+    "earnings-logearn_height": Posterior(logearn_height, "earnings", ("N", "earn", "height")),
+    **{f"earnings-{program.__name__}": Posterior(program, "earnings", ("N", "earn", "height", "male"))
+       for program in (logearn_height_male, logearn_interaction, logearn_interaction_z, logearn_logheight_male)},
+    **{f"nes{year}-nes": Posterior(
+        nes, f"nes{year}", ("N", "partyid7", "real_ideo", "race_adj", "educ1", "gender", "income", "age_discrete"))
+       for year in range(1972, 2001, 4)},
+    "sblri-blr": Posterior(blr, "sblri", ("N", "D", "X", "y")),
+}
+
+# Written and log-density tested but not (yet) passing the slow panel over keys 0, 1, 2 (2026-12-03):
+# earn_height: draws match, but ds.nuts warns that two chains started at |gradient| x prior scale
+# 1.7e10 (earn is in dollars); sblri-blr: key 2 gives R-hat 1.020 for sigma (keys 0, 1 pass);
+# Move an entry into POSTERIORS once it passes.
+PENDING_PANEL = {name: _MORE[name] for name in ("earnings-earn_height", "sblri-blr")}
+POSTERIORS |= {name: posterior for name, posterior in _MORE.items() if name not in PENDING_PANEL}

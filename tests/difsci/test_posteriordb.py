@@ -22,7 +22,7 @@ from scipy import integrate, signal, stats
 
 import difsci as ds
 from tests.difsci.make_posteriordb_reference import ess, mcse
-from tests.difsci.posteriordb_models import POSTERIORS, load_data
+from tests.difsci.posteriordb_models import PENDING_PANEL, POSTERIORS, load_data
 
 REFERENCE = json.loads(pathlib.Path(__file__).with_name("posteriordb_reference.json").read_text())
 TOLERANCE = 5.0  # Monte Carlo standard errors
@@ -70,7 +70,7 @@ def failures(rows: dict[str, dict[str, float]]) -> list[str]:
 def run(name: str, key) -> tuple[ds.MCMCResult, float, list[str]]:
     """4 x (1,000 + 1,000) NUTS draws with the reference run's adapt_delta and max_treedepth
     (Stan's defaults, 0.8 and 10, where posteriordb gives none); also the warnings raised."""
-    posterior, control = POSTERIORS[name], REFERENCE["posteriors"][name]["control"]
+    posterior, control = (POSTERIORS | PENDING_PANEL)[name], REFERENCE["posteriors"][name]["control"]
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -81,7 +81,7 @@ def run(name: str, key) -> tuple[ds.MCMCResult, float, list[str]]:
 
 
 def test_reference_file_covers_every_model():
-    assert set(REFERENCE["posteriors"]) == set(POSTERIORS)
+    assert set(REFERENCE["posteriors"]) == set(POSTERIORS) | set(PENDING_PANEL)
     assert len(REFERENCE["commit"]) == 40 and "BSD 3-Clause" in REFERENCE["licence"]
     for entry in REFERENCE["posteriors"].values():
         assert entry["chains"] * entry["draws_per_chain"] == 10_000
@@ -249,6 +249,86 @@ _LV_THETA = lambda u: np.array([0.55, 0.028, 0.80, 0.024]) * (0.9 + 0.2 * u)  # 
 _LV_Z = lambda u: np.array([34.0, 5.9]) * (0.9 + 0.2 * u)  # noqa: E731
 _LV_SIGMA = lambda u: 0.15 + 0.2 * u  # noqa: E731
 
+
+# ARM regressions (issue 16 item 7): `response ~ normal(beta[1] + beta[2] * x_1 + ..., sigma)`, beta flat.
+
+
+def _ref_regression(response, columns, cauchy_sigma=False):
+    def reference(v, d):
+        g = {k: np.asarray(x) for k, x in d.items()}
+        X = np.column_stack([np.ones(d["N"]), *columns(g)])
+        lp = stats.norm.logpdf(response(g), X @ v["beta"], v["sigma"]).sum()
+        return lp + (stats.cauchy.logpdf(v["sigma"], 0, 2.5) if cauchy_sigma else 0.0)
+
+    return reference
+
+
+def _centred(x, scale=1.0):
+    return (x - np.mean(x)) / scale
+
+
+def _dummies(x, levels=(2, 3, 4)):
+    return [(x == level).astype(float) for level in levels]
+
+
+def _kid(g):
+    return g["kid_score"]
+
+
+def _log_weight(g):
+    return np.log(g["weight"])
+
+
+def _log_earn(g):
+    return np.log(g["earn"])
+
+
+def _volume(g):
+    return np.log(g["diam1"] * g["diam2"] * g["canopy_height"])
+
+
+def _interaction(a, b):
+    return [a, b, a * b]
+
+
+_ARM = {
+    "kidiq-kidscore_momhs": (_ref_regression(_kid, lambda g: [g["mom_hs"]], True), 1),
+    "kidiq-kidscore_momhsiq": (_ref_regression(_kid, lambda g: [g["mom_hs"], g["mom_iq"]], True), 2),
+    "kidiq-kidscore_momiq": (_ref_regression(_kid, lambda g: [g["mom_iq"]], True), 1),
+    "kidiq_with_mom_work-kidscore_interaction_c": (
+        _ref_regression(_kid, lambda g: _interaction(_centred(g["mom_hs"]), _centred(g["mom_iq"]))), 3
+    ),
+    "kidiq_with_mom_work-kidscore_interaction_c2": (
+        _ref_regression(_kid, lambda g: _interaction(g["mom_hs"] - 0.5, g["mom_iq"] - 100)), 3
+    ),
+    "kidiq_with_mom_work-kidscore_interaction_z": (_ref_regression(_kid, lambda g: _interaction(
+        _centred(g["mom_hs"], 2 * stats.tstd(g["mom_hs"])), _centred(g["mom_iq"], 2 * stats.tstd(g["mom_iq"])))), 3),
+    "kidiq_with_mom_work-kidscore_mom_work": (_ref_regression(_kid, lambda g: _dummies(g["mom_work"])), 3),
+    "mesquite-logmesquite": (_ref_regression(_log_weight, lambda g: [
+        *np.log([g["diam1"], g["diam2"], g["canopy_height"], g["total_height"], g["density"]]), g["group"]]), 6),
+    "mesquite-logmesquite_logva": (
+        _ref_regression(_log_weight, lambda g: [_volume(g), np.log(g["diam1"] * g["diam2"]), g["group"]]), 3
+    ),
+    "mesquite-logmesquite_logvash": (_ref_regression(_log_weight, lambda g: [
+        _volume(g), np.log(g["diam1"] * g["diam2"]), np.log(g["diam1"] / g["diam2"]), np.log(g["total_height"]),
+        g["group"]]), 5),
+    "mesquite-logmesquite_logvolume": (_ref_regression(_log_weight, lambda g: [_volume(g)]), 1),
+    "mesquite-mesquite": (_ref_regression(lambda g: g["weight"], lambda g: [
+        g["diam1"], g["diam2"], g["canopy_height"], g["total_height"], g["density"], g["group"]]), 6),
+    "earnings-earn_height": (_ref_regression(lambda g: g["earn"], lambda g: [g["height"]]), 1),
+    "earnings-log10earn_height": (_ref_regression(lambda g: np.log(g["earn"]) / np.log(10), lambda g: [g["height"]]), 1),
+    "earnings-logearn_height": (_ref_regression(_log_earn, lambda g: [g["height"]]), 1),
+    "earnings-logearn_height_male": (_ref_regression(_log_earn, lambda g: [g["height"], g["male"]]), 2),
+    "earnings-logearn_interaction": (_ref_regression(_log_earn, lambda g: _interaction(g["height"], g["male"])), 3),
+    "earnings-logearn_interaction_z": (_ref_regression(
+        _log_earn, lambda g: _interaction(_centred(g["height"], stats.tstd(g["height"])), g["male"])), 3),
+    "earnings-logearn_logheight_male": (_ref_regression(_log_earn, lambda g: [np.log(g["height"]), g["male"]]), 2),
+    **{f"nes{year}-nes": (_ref_regression(lambda g: g["partyid7"], lambda g: [
+        g["real_ideo"], g["race_adj"], *_dummies(g["age_discrete"]), g["educ1"], g["gender"], g["income"]]), 8)
+       for year in range(1972, 2001, 4)},
+}
+
+
 # Each posterior's latent sites as (name, shape, kind): kind picks a point on the support.
 LATENTS = {
     "eight_schools-eight_schools_noncentered": (
@@ -276,6 +356,8 @@ LATENTS = {
     "hudson_lynx_hare-lotka_volterra": (
         _ref_lotka_volterra, [("theta", (4,), _LV_THETA), ("z_init", (2,), _LV_Z), ("sigma", (2,), _LV_SIGMA)]
     ),
+    **{name: (reference, [("beta", (k + 1,), "real"), ("sigma", (), "pos")]) for name, (reference, k) in _ARM.items()},
+    "sblri-blr": (_ref_blr, [("beta", (5,), "real"), ("sigma", (), "pos")]),
 }
 # Relative tolerance of the log-density difference: the ODE is solved at rtol = atol = 1e-6
 # (the case study's), so its log density is only that accurate; the rest are closed forms.
@@ -291,9 +373,9 @@ def _point(rng, latents):
     return v
 
 
-@pytest.mark.parametrize("name", sorted(POSTERIORS))
+@pytest.mark.parametrize("name", sorted(POSTERIORS | PENDING_PANEL))
 def test_log_density_matches_stan_program(name):
-    posterior, (reference, latents) = POSTERIORS[name], LATENTS[name]
+    posterior, (reference, latents) = (POSTERIORS | PENDING_PANEL)[name], LATENTS[name]
     data, kwargs = load_data(posterior.data), posterior.model_kwargs()
     log_joint = ds.log_joint(posterior.model)
     rng = np.random.default_rng(0)
