@@ -38,9 +38,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-import difsci as ds
 import physics
 
 SCALE = 10.0  # thousands of pelts per model unit
@@ -86,22 +84,10 @@ def fit_lotka_volterra(ts, data, steps):
 
 
 def fit_neural_ode(model, ts, data, *, steps, refine_steps, segment, learning_rate, key):
-    """Adam on the multiple-shooting loss (network and segment starts), then on the whole trajectory."""
-    starts = physics.shooting_starts(data, segment)
-
-    def shooting(params, batch, key):
-        model, starts = params
-        return physics.multiple_shooting_loss(model, starts, ts, data, segment)
-
-    def whole(model, batch, key):
-        return physics.trajectory_loss(model, ts, data)
-
-    schedule = optax.cosine_decay_schedule(learning_rate, max(steps, 1), alpha=0.05)
-    first = ds.train((model, starts), shooting, optax.adam(schedule), key, num_steps=steps, progress_bar=False)
-    if refine_steps == 0:
-        return first.model[0], first.losses
-    refine = ds.train(first.model[0], whole, optax.adam(learning_rate / 10), key, num_steps=refine_steps, progress_bar=False)
-    return refine.model, np.concatenate([first.losses, refine.losses])
+    """The UDE example's fit (multiple shooting, then the whole trajectory), refined at a tenth of the rate."""
+    fit = runpy.run_path(str(Path(__file__).with_name("ude_lotka_volterra.py")), run_name="pelts")["fit"]
+    return fit(model, ts, data, steps=steps, refine_steps=refine_steps, segment=segment, learning_rate=learning_rate,
+               key=key, refine_learning_rate=learning_rate / 10)
 
 
 def rmse(a, b) -> float:

@@ -90,8 +90,9 @@ def make_data(key, num_points, t_end, noise):
     return ts, clean, clean + scale * jax.random.normal(key, clean.shape)
 
 
-def fit(model, ts, data, *, steps, refine_steps, segment, learning_rate, key):
-    """Adam on the multiple-shooting loss (model and segment starts), then on the whole trajectory."""
+def fit(model, ts, data, *, steps, refine_steps, segment, learning_rate, key, refine_learning_rate=None):
+    """Adam on the multiple-shooting loss (model and segment starts), then on the whole trajectory
+    (at `refine_learning_rate`, by default a twentieth of `learning_rate`)."""
     starts = physics.shooting_starts(data, segment)
 
     def shooting(params, batch, key):
@@ -105,7 +106,8 @@ def fit(model, ts, data, *, steps, refine_steps, segment, learning_rate, key):
     first = ds.train((model, starts), shooting, optax.adam(schedule), key, num_steps=steps, progress_bar=False)
     if refine_steps == 0:
         return first.model[0], first.losses
-    refine = ds.train(first.model[0], whole, optax.adam(learning_rate / 20), key, num_steps=refine_steps, progress_bar=False)
+    refine = ds.train(first.model[0], whole, optax.adam(refine_learning_rate or learning_rate / 20), key,
+                       num_steps=refine_steps, progress_bar=False)
     return refine.model, np.concatenate([first.losses, refine.losses])
 
 

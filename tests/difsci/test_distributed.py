@@ -46,20 +46,7 @@ def _result(stdout: str):
 
 
 def test_two_processes_train_like_one(tmp_path):
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    port = str(_free_port())
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    env.pop("XLA_FLAGS", None)
-    procs = [
-        subprocess.Popen([sys.executable, str(script), str(i), port], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for i in range(2)
-    ]
-    outs = []
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
-        outs.append(_result(out))
+    outs = _two_processes(tmp_path, WORKER)
     single = _result(run_with_devices(WORKER, num_devices=1))
     assert single[:2] == (1, 1)
     for processes, devices, values in outs:
