@@ -14,6 +14,7 @@ import difsci as ds
 from ._closed_loop import ClosedLoop, no_control
 from ._simulator import AbstractODE, observe
 from ._solve import SolverSettings
+from ._constants import positive as _positive
 
 
 class CartPole(AbstractODE):
@@ -30,8 +31,7 @@ class CartPole(AbstractODE):
 
     def __init__(self, cart_mass=1.0, pole_mass=0.1, half_length=0.5, gravity=9.80665, max_force=10.0, settings=SolverSettings()):
         def positive(name, value):
-            value = ds.as_real(f"CartPole {name}", value, ndim=0, dtype=float)
-            return ds.check(value, jnp.isfinite(value) & (value > 0), f"CartPole: `{name}` must be > 0 and finite")
+            return _positive("CartPole", name, value)
 
         # The checked values are the fields: a check whose result is dropped vanishes under jit.
         self.cart_mass, self.pole_mass = positive("cart_mass", cart_mass), positive("pole_mass", pole_mass)

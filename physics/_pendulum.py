@@ -10,6 +10,7 @@ import difsci as ds
 from ._closed_loop import ClosedLoop, no_control
 from ._simulator import AbstractODE, observe
 from ._solve import SolverSettings
+from ._constants import checked_constant
 
 
 class Pendulum(AbstractODE):
@@ -30,8 +31,7 @@ class Pendulum(AbstractODE):
 
     def __init__(self, length=1.0, mass=1.0, damping=0.0, gravity=9.80665, drive_amplitude=0.0, drive_frequency=1.0, settings=SolverSettings()):
         def checked(name, value, ok, rule):
-            value = ds.as_real(f"Pendulum {name}", value, ndim=0, dtype=float)
-            return ds.check(value, jnp.isfinite(value) & ok(value), f"Pendulum: `{name}` {rule}")
+            return checked_constant("Pendulum", name, value, ok, rule)
 
         self.length = checked("length", length, lambda v: v > 0, "(m) must be > 0 and finite")
         self.mass = checked("mass", mass, lambda v: v > 0, "(kg) must be > 0 and finite")

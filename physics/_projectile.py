@@ -10,6 +10,7 @@ import difsci as ds
 
 from ._simulator import AbstractSimulator, Phase, Trajectory, observe
 from ._solve import SolverSettings
+from ._constants import checked_constant
 
 
 class Launch(eqx.Module):
@@ -48,8 +49,7 @@ class Projectile(AbstractSimulator):
 
     def __init__(self, mass=0.1488, radius=0.03795, drag_coefficient=1.0, air_density=1.0, gravity=9.80665, settings=SolverSettings()):
         def checked(name, value, ok, rule):
-            value = ds.as_real(f"Projectile {name}", value, ndim=0, dtype=float)
-            return ds.check(value, jnp.isfinite(value) & ok(value), f"Projectile: `{name}` {rule}")
+            return checked_constant("Projectile", name, value, ok, rule)
 
         self.mass = checked("mass", mass, lambda v: v > 0, "(kg) must be > 0 and finite")
         self.radius = checked("radius", radius, lambda v: v > 0, "(m) must be > 0 and finite")

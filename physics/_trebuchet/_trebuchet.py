@@ -19,6 +19,7 @@ from . import _motion
 from ._phases import phases
 from ._shot import Shot, shot_of
 from ._state import FOOT, POUND, Constants, ShotSettings, TrebuchetState
+from .. import _constants
 
 
 class Trebuchet(AbstractSimulator):
@@ -73,12 +74,10 @@ class Trebuchet(AbstractSimulator):
         settings: SolverSettings = SolverSettings(),
     ):
         def positive(name, value):
-            value = ds.as_real(f"Trebuchet {name}", value, ndim=0, dtype=float)
-            return ds.check(value, jnp.isfinite(value) & (value > 0), f"Trebuchet: `{name}` must be > 0 and finite")
+            return _constants.positive("Trebuchet", name, value)
 
         def nonnegative(name, value):
-            value = ds.as_real(f"Trebuchet {name}", value, ndim=0, dtype=float)
-            return ds.check(value, jnp.isfinite(value) & (value >= 0), f"Trebuchet: `{name}` must be >= 0 and finite")
+            return _constants.nonnegative("Trebuchet", name, value)
 
         self.pivot_height = positive("pivot_height", pivot_height)
         long_arm = positive("long_arm", long_arm)
